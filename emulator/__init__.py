@@ -1,0 +1,1 @@
+"""A stateful local stand-in for the Twilio Voice REST endpoints this project manages."""

@@ -1,0 +1,1 @@
+"""twilio-voice infrastructure: environment spec, Twilio dynamic providers, drift and policy."""

@@ -1,0 +1,73 @@
+"""Developer sessions: `nox` runs lint, typecheck and tests; `nox -s local` runs the main job."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nox
+
+ROOT = Path(__file__).parent
+CACHE = ROOT / ".cache"
+# Twilio's official OpenAPI specs ship in this npm package (src/services/twilio-api/).
+TWILIO_CLI_CORE = "@twilio/cli-core@9.0.0"
+OAI_PREFIX = CACHE / "twilio-oai"
+OAI_DIR = OAI_PREFIX / "node_modules" / "@twilio" / "cli-core" / "src" / "services" / "twilio-api"
+
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_existing_virtualenvs = True
+nox.options.default_venv_backend = "uv|virtualenv"
+
+PYTHON = "3.11"
+
+
+def install_project(session: nox.Session) -> None:
+    session.install("-e", ".[dev]")
+
+
+def ensure_openapi_specs(session: nox.Session) -> Path:
+    """Install Twilio's official OpenAPI specs from npm once; return their folder."""
+    if not (OAI_DIR / "twilio_api_v2010.json").exists():
+        OAI_PREFIX.mkdir(parents=True, exist_ok=True)
+        session.run(
+            "npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix",
+            str(OAI_PREFIX), TWILIO_CLI_CORE, external=True,
+        )
+    return OAI_DIR
+
+
+@nox.session(python=PYTHON)
+def lint(session: nox.Session) -> None:
+    """ruff check + ruff format --check."""
+    session.install("ruff>=0.6")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session(python=PYTHON)
+def typecheck(session: nox.Session) -> None:
+    """mypy strict on infra, webhook_app and emulator."""
+    install_project(session)
+    session.run("mypy")
+
+
+@nox.session(python=PYTHON)
+def tests(session: nox.Session) -> None:
+    """The whole offline test suite (pure, provider, program, lifecycle, contract, app)."""
+    install_project(session)
+    oai = ensure_openapi_specs(session)
+    env = {"TWILIO_OAI_DIR": str(oai)}
+    args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
+    session.run("pytest", *args, env=env)
+
+
+@nox.session(python=PYTHON)
+def contract(session: nox.Session) -> None:
+    """Only the OpenAPI contract tests, with the operation coverage report."""
+    install_project(session)
+    oai = ensure_openapi_specs(session)
+    session.run("pytest", "-m", "contract", "-s", *session.posargs, env={"TWILIO_OAI_DIR": str(oai)})
+
+
+def _env_flag(name: str) -> bool:
+    return os.environ.get(name, "") not in ("", "0", "false")

@@ -1,0 +1,1 @@
+"""Jinja2 TwiML templates, one per call-flow step (package data)."""
