@@ -88,5 +88,12 @@ def contract(session: nox.Session) -> None:
     session.run("pytest", "-m", "contract", "-s", *session.posargs, env={"TWILIO_OAI_DIR": str(oai)})
 
 
+@nox.session(python=PYTHON)
+def local(session: nox.Session) -> None:
+    """The main job: emulator + webhook app + `local` stack applied (pulumi up or offline)."""
+    install_project(session)
+    session.run("python", "-m", "infra.local_job", "--project-dir", str(ROOT), *session.posargs)
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false")
