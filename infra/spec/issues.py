@@ -1,0 +1,33 @@
+"""`SpecIssue` and `SpecError`: what is wrong, where (stack + config path), and how to fix it."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+ROOT_PATH = "environment"
+
+
+@dataclass(frozen=True, order=True)
+class SpecIssue:
+    """One problem at one config path, e.g. `sip_domains[1].auth.calls.credential_lists[0]`."""
+
+    path: str
+    message: str
+
+    def format(self, stack: str) -> str:
+        return f"{stack}: {self.path or ROOT_PATH}: {self.message}"
+
+
+class SpecError(ValueError):
+    """The stack's environment spec is invalid; `issues` lists every problem found."""
+
+    def __init__(self, stack: str, issues: Sequence[SpecIssue]) -> None:
+        self.stack = stack
+        self.issues: tuple[SpecIssue, ...] = tuple(issues)
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        count = len(self.issues)
+        head = f"stack {self.stack!r}: environment spec has {count} problem{'s' * (count != 1)}:"
+        return "\n".join([head, *(f"  {issue.format(self.stack)}" for issue in self.issues)])

@@ -1,0 +1,351 @@
+"""The environment spec: one frozen pydantic model tree per stack (`twilio-voice:environment`).
+
+Field names are the YAML keys documented in docs/environment-spec.md. Checks that need only one
+value live in `infra.spec.fields`; checks across the tree (names, references, duplicates) live in
+`infra.spec.rules`.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from infra.spec.context import SpecContext
+from infra.spec.fields import (
+    E164,
+    MIN_PASSWORD_LENGTH,
+    AccountSid,
+    ApiKeySid,
+    Bool,
+    CidrPrefix,
+    Edge,
+    Flow,
+    FriendlyName,
+    IPv4,
+    Name,
+    Priority,
+    PublicUrl,
+    Region,
+    SipDomainName,
+    SipUri,
+    TrunkDomainName,
+    Username,
+    Weight,
+)
+from infra.spec.secret import Secret
+
+TransferMode = Literal["disable-all", "enable-all", "sip-only"]
+TransferCallerId = Literal["from-transferee", "from-transferor"]
+RecordingMode = Literal[
+    "do-not-record",
+    "record-from-ringing",
+    "record-from-answer",
+    "record-from-ringing-dual",
+    "record-from-answer-dual",
+]
+RecordingTrim = Literal["do-not-trim", "trim-silence"]
+AuthMode = Literal["auth_token", "api_key"]
+
+
+class SpecModel(BaseModel):
+    """Base of every spec model: immutable, unknown keys rejected."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Credentials(SpecModel):
+    """How the providers authenticate, and which account this stack belongs to."""
+
+    account_sid: AccountSid | None = None
+    auth: AuthMode = "auth_token"
+    api_key_sid: ApiKeySid | None = None
+
+    @model_validator(mode="after")
+    def _api_key_pairing(self) -> Credentials:
+        if self.auth == "api_key" and self.api_key_sid is None:
+            raise PydanticCustomError(
+                "credentials",
+                "auth: api_key needs api_key_sid (SK...); add it, or use auth: auth_token",
+            )
+        if self.auth == "auth_token" and self.api_key_sid is not None:
+            raise PydanticCustomError(
+                "credentials",
+                "api_key_sid is set but auth is auth_token; set auth: api_key or remove "
+                "api_key_sid",
+            )
+        return self
+
+
+class PhoneNumber(SpecModel):
+    """An adopted number (never bought). Exactly one of flow / application / trunk routes calls."""
+
+    e164: E164
+    friendly_name: FriendlyName | None = None
+    flow: Flow | None = None
+    fallback_flow: Flow | None = None
+    status_callback_flow: Flow | None = None
+    application: Name | None = None
+    trunk: Name | None = None
+    region: Region | None = None
+    release_on_destroy: Bool = False
+
+    @model_validator(mode="after")
+    def _one_route(self) -> PhoneNumber:
+        routes = [k for k in ("flow", "application", "trunk") if getattr(self, k) is not None]
+        if len(routes) != 1:
+            found = ", ".join(routes) if routes else "none"
+            raise PydanticCustomError(
+                "number_route",
+                "number {e164} must route by exactly one of flow, application or trunk "
+                "(found: {found}); keep one",
+                {"e164": self.e164, "found": found},
+            )
+        if self.flow is None:
+            extra = [k for k in ("fallback_flow", "status_callback_flow") if getattr(self, k)]
+            if extra:
+                raise PydanticCustomError(
+                    "number_route",
+                    "{keys} only apply when the number routes by flow; Twilio ignores them "
+                    "with {route} (set them on the {route} instead, or remove them)",
+                    {"keys": " and ".join(extra), "route": routes[0]},
+                )
+        return self
+
+
+class Application(SpecModel):
+    """A TwiML App."""
+
+    name: Name
+    friendly_name: FriendlyName | None = None
+    flow: Flow
+    fallback_flow: Flow | None = None
+    status_callback_flow: Flow | None = None
+
+
+class CallsAuth(SpecModel):
+    credential_lists: tuple[Name, ...] = ()
+    ip_access_control_lists: tuple[Name, ...] = ()
+
+
+class RegistrationsAuth(SpecModel):
+    credential_lists: tuple[Name, ...] = ()
+
+
+class SipDomainAuth(SpecModel):
+    calls: CallsAuth = CallsAuth()
+    registrations: RegistrationsAuth = RegistrationsAuth()
+
+
+class SipDomain(SpecModel):
+    name: Name
+    domain_name: SipDomainName
+    friendly_name: FriendlyName | None = None
+    flow: Flow
+    fallback_flow: Flow | None = None
+    status_callback_flow: Flow | None = None
+    sip_registration: Bool = False
+    secure: Bool = False
+    emergency_calling_enabled: Bool = False
+    byoc_trunk: Name | None = None
+    region: Region | None = None
+    auth: SipDomainAuth = SipDomainAuth()
+
+
+class Credential(SpecModel):
+    """A SIP credential. The password is a Pulumi secret outside `local`."""
+
+    username: Username
+    password: Secret
+
+    @field_validator("password")
+    @classmethod
+    def _password_rules(cls, value: Secret, info: ValidationInfo) -> Secret:
+        ctx = SpecContext.of(info)
+        if not value.is_secure and not ctx.is_local:
+            raise PydanticCustomError(
+                "plaintext_secret",
+                "password is plain text; outside the `local` stack it must be a Pulumi secret "
+                "({secure: ...})",
+            )
+        if value.has_plaintext:
+            check_password_strength(value.reveal())
+        return value
+
+
+class CredentialList(SpecModel):
+    name: Name
+    friendly_name: FriendlyName | None = None
+    credentials: tuple[Credential, ...] = ()
+
+
+class IpAddress(SpecModel):
+    """An IP ACL entry: `ip_address` must be the network address of its CIDR."""
+
+    name: Name
+    # Before ip_address, so the network-address check sees the prefix length.
+    cidr_prefix_length: CidrPrefix = 32
+    ip_address: IPv4
+
+    @field_validator("ip_address")
+    @classmethod
+    def _network_address(cls, value: str, info: ValidationInfo) -> str:
+        check_network_address(value, info.data.get("cidr_prefix_length", 32))
+        return value
+
+
+class IpAccessControlList(SpecModel):
+    name: Name
+    friendly_name: FriendlyName | None = None
+    ip_addresses: tuple[IpAddress, ...] = ()
+
+
+class Recording(SpecModel):
+    mode: RecordingMode = "do-not-record"
+    trim: RecordingTrim = "do-not-trim"
+
+
+class OriginationUrl(SpecModel):
+    name: Name
+    sip_url: SipUri
+    priority: Priority = 10
+    weight: Weight = 10
+    enabled: Bool = True
+
+
+class TrunkTermination(SpecModel):
+    credential_lists: tuple[Name, ...] = ()
+    ip_access_control_lists: tuple[Name, ...] = ()
+
+
+class Trunk(SpecModel):
+    """An Elastic SIP trunk. Its phone numbers are declared on the numbers (`trunk:`)."""
+
+    name: Name
+    domain_name: TrunkDomainName
+    friendly_name: FriendlyName | None = None
+    secure: Bool = False
+    cnam_lookup_enabled: Bool = False
+    transfer_mode: TransferMode = "disable-all"
+    transfer_caller_id: TransferCallerId = "from-transferee"
+    recording: Recording = Recording()
+    disaster_recovery_flow: Flow | None = None
+    region: Region | None = None
+    origination_urls: tuple[OriginationUrl, ...] = ()
+    termination: TrunkTermination = TrunkTermination()
+
+
+class ByocTrunk(SpecModel):
+    name: Name
+    friendly_name: FriendlyName | None = None
+    flow: Flow | None = None
+    fallback_flow: Flow | None = None
+    status_callback_flow: Flow | None = None
+    cnam_lookup_enabled: Bool = False
+    connection_policy: Name | None = None
+    from_domain: Name | None = None
+
+
+class ConnectionPolicyTarget(SpecModel):
+    name: Name
+    target: SipUri
+    priority: Priority = 10
+    weight: Weight = 10
+    enabled: Bool = True
+
+
+class ConnectionPolicy(SpecModel):
+    name: Name
+    friendly_name: FriendlyName | None = None
+    targets: tuple[ConnectionPolicyTarget, ...] = Field(min_length=1)
+
+
+class IpRecord(SpecModel):
+    name: Name
+    friendly_name: FriendlyName | None = None
+    # Before ip_address, so the network-address check sees the prefix length.
+    cidr_prefix_length: CidrPrefix = 32
+    ip_address: IPv4
+
+    @field_validator("ip_address")
+    @classmethod
+    def _network_address(cls, value: str, info: ValidationInfo) -> str:
+        check_network_address(value, info.data.get("cidr_prefix_length", 32))
+        return value
+
+
+class SourceIpMapping(SpecModel):
+    ip_record: Name
+    sip_domain: Name
+
+
+class Environment(SpecModel):
+    """The whole voice estate of one stack."""
+
+    public_base_url: PublicUrl
+    edge: Edge | None = None
+    region: Region | None = None
+    credentials: Credentials = Credentials()
+    numbers: tuple[PhoneNumber, ...] = ()
+    applications: tuple[Application, ...] = ()
+    sip_domains: tuple[SipDomain, ...] = ()
+    credential_lists: tuple[CredentialList, ...] = ()
+    ip_access_control_lists: tuple[IpAccessControlList, ...] = ()
+    trunks: tuple[Trunk, ...] = ()
+    byoc_trunks: tuple[ByocTrunk, ...] = ()
+    connection_policies: tuple[ConnectionPolicy, ...] = ()
+    ip_records: tuple[IpRecord, ...] = ()
+    source_ip_mappings: tuple[SourceIpMapping, ...] = ()
+
+    def credentials_with_paths(self) -> Iterator[tuple[str, Credential]]:
+        """Every credential with its config path (`credential_lists[0].credentials[1]`)."""
+        for i, clist in enumerate(self.credential_lists):
+            for j, cred in enumerate(clist.credentials):
+                yield f"credential_lists[{i}].credentials[{j}]", cred
+
+    def flows_used(self) -> list[str]:
+        """Every flow some resource points at, sorted."""
+        flows: set[str] = set()
+        resources: list[PhoneNumber | Application | SipDomain | ByocTrunk] = [
+            *self.numbers,
+            *self.applications,
+            *self.sip_domains,
+            *self.byoc_trunks,
+        ]
+        for res in resources:
+            flows.update(f for f in (res.flow, res.fallback_flow, res.status_callback_flow) if f)
+        flows.update(t.disaster_recovery_flow for t in self.trunks if t.disaster_recovery_flow)
+        return sorted(flows)
+
+
+def check_network_address(ip: str, prefix: int) -> None:
+    """Twilio matches `ip/prefix` as a network: the address must have no host bits set."""
+    network = ipaddress.IPv4Network(f"{ip}/{prefix}", strict=False)
+    if str(network.network_address) != ip:
+        raise PydanticCustomError(
+            "cidr",
+            "{ip}/{prefix} is not a network address: host bits are set; use ip_address "
+            "{network} with cidr_prefix_length {prefix}, or a longer prefix",
+            {"ip": ip, "prefix": prefix, "network": str(network.network_address)},
+        )
+
+
+def check_password_strength(password: str) -> None:
+    """Twilio: at least 12 characters, at least one digit, upper and lower case letters."""
+    missing = []
+    if len(password) < MIN_PASSWORD_LENGTH:
+        missing.append(f"at least {MIN_PASSWORD_LENGTH} characters")
+    if not any(c.isdigit() for c in password):
+        missing.append("a digit")
+    if not any(c.isupper() for c in password) or not any(c.islower() for c in password):
+        missing.append("upper and lower case letters")
+    if missing:
+        # Never echo the password itself.
+        raise PydanticCustomError(
+            "weak_password",
+            "password is too weak for Twilio: it needs {missing}; choose a stronger one",
+            {"missing": ", ".join(missing)},
+        )

@@ -1,0 +1,225 @@
+"""Rules across the spec tree: unique names, resolvable references, no duplicates."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from infra.spec.issues import SpecIssue
+from infra.spec.models import Environment
+
+# Kind (the YAML key) -> what a user calls it in a message.
+KIND_LABELS: dict[str, str] = {
+    "applications": "application",
+    "sip_domains": "SIP domain",
+    "credential_lists": "credential list",
+    "ip_access_control_lists": "IP access control list",
+    "trunks": "trunk",
+    "byoc_trunks": "BYOC trunk",
+    "connection_policies": "connection policy",
+    "ip_records": "IP record",
+}
+
+
+def check_environment(env: Environment) -> list[SpecIssue]:
+    """Every cross-tree problem of `env`, in config order."""
+    issues: list[SpecIssue] = []
+    for kind in KIND_LABELS:
+        issues += _duplicates(
+            ((f"{kind}[{i}].name", r.name) for i, r in enumerate(getattr(env, kind))),
+            f"duplicate {KIND_LABELS[kind]} name",
+            "names must be unique per kind; rename one",
+        )
+    issues += _duplicates(
+        ((f"numbers[{i}].e164", n.e164) for i, n in enumerate(env.numbers)),
+        "duplicate number",
+        "declare each number once",
+    )
+    issues += _duplicates(
+        ((f"sip_domains[{i}].domain_name", d.domain_name) for i, d in enumerate(env.sip_domains)),
+        "duplicate SIP domain name",
+        "domain names are unique in Twilio; change one",
+    )
+    issues += _duplicates(
+        ((f"trunks[{i}].domain_name", t.domain_name) for i, t in enumerate(env.trunks)),
+        "duplicate trunk domain name",
+        "domain names are unique in Twilio; change one",
+    )
+    issues += _nested_duplicates(env)
+    issues += _references(env)
+    issues += _sip_registration(env)
+    issues += _byoc_domain_cycles(env)
+    return issues
+
+
+def _duplicates(items: Iterable[tuple[str, Any]], what: str, fix: str) -> list[SpecIssue]:
+    first: dict[Any, str] = {}
+    issues = []
+    for path, key in items:
+        if key in first:
+            issues.append(SpecIssue(path, f"{what} {_show(key)} (first at {first[key]}); {fix}"))
+        else:
+            first[key] = path
+    return issues
+
+
+def _show(key: Any) -> str:
+    if isinstance(key, tuple):
+        return "/".join(str(k) for k in key)
+    return repr(key)
+
+
+def _nested_duplicates(env: Environment) -> list[SpecIssue]:
+    issues: list[SpecIssue] = []
+    for i, clist in enumerate(env.credential_lists):
+        base = f"credential_lists[{i}]"
+        issues += _duplicates(
+            (
+                (f"{base}.credentials[{j}].username", c.username)
+                for j, c in enumerate(clist.credentials)
+            ),
+            "duplicate username",
+            "usernames must be unique within a credential list",
+        )
+    for i, acl in enumerate(env.ip_access_control_lists):
+        base = f"ip_access_control_lists[{i}]"
+        issues += _duplicates(
+            ((f"{base}.ip_addresses[{j}].name", a.name) for j, a in enumerate(acl.ip_addresses)),
+            "duplicate IP address name",
+            "names must be unique within an IP access control list",
+        )
+        issues += _duplicates(
+            (
+                (f"{base}.ip_addresses[{j}].ip_address", (a.ip_address, a.cidr_prefix_length))
+                for j, a in enumerate(acl.ip_addresses)
+            ),
+            "duplicate IP range",
+            "list each range once",
+        )
+    for i, trunk in enumerate(env.trunks):
+        base = f"trunks[{i}]"
+        issues += _duplicates(
+            (
+                (f"{base}.origination_urls[{j}].name", o.name)
+                for j, o in enumerate(trunk.origination_urls)
+            ),
+            "duplicate origination URL name",
+            "names must be unique within a trunk",
+        )
+        issues += _duplicates(
+            (
+                (f"{base}.origination_urls[{j}].sip_url", o.sip_url)
+                for j, o in enumerate(trunk.origination_urls)
+            ),
+            "duplicate origination sip_url",
+            "list each SIP URL once per trunk",
+        )
+    for i, policy in enumerate(env.connection_policies):
+        base = f"connection_policies[{i}]"
+        issues += _duplicates(
+            ((f"{base}.targets[{j}].name", t.name) for j, t in enumerate(policy.targets)),
+            "duplicate target name",
+            "names must be unique within a connection policy",
+        )
+        issues += _duplicates(
+            ((f"{base}.targets[{j}].target", t.target) for j, t in enumerate(policy.targets)),
+            "duplicate target",
+            "list each SIP URI once per connection policy",
+        )
+    issues += _duplicates(
+        (
+            (f"source_ip_mappings[{i}]", (m.ip_record, m.sip_domain))
+            for i, m in enumerate(env.source_ip_mappings)
+        ),
+        "duplicate source IP mapping",
+        "map each IP record to a SIP domain once",
+    )
+    return issues
+
+
+def _references(env: Environment) -> list[SpecIssue]:
+    names = {kind: {r.name for r in getattr(env, kind)} for kind in KIND_LABELS}
+    issues: list[SpecIssue] = []
+
+    def ref(path: str, kind: str, value: str | None) -> None:
+        if value is not None and value not in names[kind]:
+            issues.append(SpecIssue(path, _unknown(kind, value, names[kind])))
+
+    def refs(path: str, kind: str, values: Sequence[str]) -> None:
+        for k, value in enumerate(values):
+            ref(f"{path}[{k}]", kind, value)
+        issues.extend(
+            _duplicates(
+                ((f"{path}[{k}]", v) for k, v in enumerate(values)),
+                f"{KIND_LABELS[kind]} listed twice:",
+                "list it once",
+            )
+        )
+
+    for i, number in enumerate(env.numbers):
+        ref(f"numbers[{i}].application", "applications", number.application)
+        ref(f"numbers[{i}].trunk", "trunks", number.trunk)
+    for i, domain in enumerate(env.sip_domains):
+        base = f"sip_domains[{i}]"
+        calls = domain.auth.calls
+        refs(f"{base}.auth.calls.credential_lists", "credential_lists", calls.credential_lists)
+        refs(
+            f"{base}.auth.calls.ip_access_control_lists",
+            "ip_access_control_lists",
+            domain.auth.calls.ip_access_control_lists,
+        )
+        refs(
+            f"{base}.auth.registrations.credential_lists",
+            "credential_lists",
+            domain.auth.registrations.credential_lists,
+        )
+        ref(f"{base}.byoc_trunk", "byoc_trunks", domain.byoc_trunk)
+    for i, trunk in enumerate(env.trunks):
+        base = f"trunks[{i}].termination"
+        refs(f"{base}.credential_lists", "credential_lists", trunk.termination.credential_lists)
+        refs(
+            f"{base}.ip_access_control_lists",
+            "ip_access_control_lists",
+            trunk.termination.ip_access_control_lists,
+        )
+    for i, byoc in enumerate(env.byoc_trunks):
+        ref(f"byoc_trunks[{i}].connection_policy", "connection_policies", byoc.connection_policy)
+        ref(f"byoc_trunks[{i}].from_domain", "sip_domains", byoc.from_domain)
+    for i, mapping in enumerate(env.source_ip_mappings):
+        ref(f"source_ip_mappings[{i}].ip_record", "ip_records", mapping.ip_record)
+        ref(f"source_ip_mappings[{i}].sip_domain", "sip_domains", mapping.sip_domain)
+    return issues
+
+
+def _unknown(kind: str, value: str, declared: set[str]) -> str:
+    known = f"declared: {', '.join(sorted(declared))}" if declared else "none declared"
+    return (
+        f"unknown {KIND_LABELS[kind]} '{value}'; declare it under {kind} or fix the name ({known})"
+    )
+
+
+def _sip_registration(env: Environment) -> list[SpecIssue]:
+    return [
+        SpecIssue(
+            f"sip_domains[{i}].sip_registration",
+            "sip_registration is on but no credential list authenticates registrations; add "
+            "auth.registrations.credential_lists or set sip_registration: false",
+        )
+        for i, d in enumerate(env.sip_domains)
+        if d.sip_registration and not d.auth.registrations.credential_lists
+    ]
+
+
+def _byoc_domain_cycles(env: Environment) -> list[SpecIssue]:
+    """A domain and a BYOC trunk naming each other cannot be created: each needs the other."""
+    from_domain = {b.name: b.from_domain for b in env.byoc_trunks}
+    return [
+        SpecIssue(
+            f"sip_domains[{i}].byoc_trunk",
+            f"SIP domain '{d.name}' and BYOC trunk '{d.byoc_trunk}' refer to each other "
+            f"(byoc_trunks[].from_domain), a cycle that cannot be created; remove one of the "
+            f"two references",
+        )
+        for i, d in enumerate(env.sip_domains)
+        if d.byoc_trunk is not None and from_domain.get(d.byoc_trunk) == d.name
+    ]

@@ -1,0 +1,97 @@
+"""Flow name -> webhook URL and method, from the app's route table (`webhook_app.routes`).
+
+Resources never carry hand-typed URLs: they name a flow, and these helpers join the stack's
+`public_base_url` with the route the app serves for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Protocol
+from urllib.parse import urlsplit, urlunsplit
+
+from webhook_app.routes import ROUTES_BY_FLOW, Route
+
+
+class UnknownFlowError(ValueError):
+    """A flow that is not a Twilio webhook route of the app."""
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """Where Twilio sends a request for one flow, and how."""
+
+    url: str
+    method: str
+
+
+@dataclass(frozen=True)
+class VoiceWebhooks:
+    """The voice URLs of one resource (number, application, SIP domain, BYOC trunk)."""
+
+    voice: Webhook | None
+    fallback: Webhook | None
+    status_callback: Webhook | None
+
+
+class RoutesCalls(Protocol):
+    """A resource that names flows for its voice, fallback and status callback URLs."""
+
+    @property
+    def flow(self) -> str | None: ...
+    @property
+    def fallback_flow(self) -> str | None: ...
+    @property
+    def status_callback_flow(self) -> str | None: ...
+
+
+class HasDisasterRecovery(Protocol):
+    @property
+    def disaster_recovery_flow(self) -> str | None: ...
+
+
+def route_for(flow: str, routes: Mapping[str, Route] = ROUTES_BY_FLOW) -> Route:
+    """The Twilio-facing route of `flow`; raises `UnknownFlowError` naming the valid flows."""
+    route = routes.get(flow)
+    if route is None or not route.twilio:
+        valid = ", ".join(sorted(f for f, r in routes.items() if r.twilio))
+        raise UnknownFlowError(f"unknown flow {flow!r}; use one of: {valid}")
+    return route
+
+
+def join_url(base: str, path: str) -> str:
+    """`https://h/prefix/` + `/voice/x` -> `https://h/prefix/voice/x` (no double slashes)."""
+    parts = urlsplit(base)
+    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, joined, "", ""))
+
+
+def webhook_url(base: str, flow: str) -> str:
+    """The URL Twilio calls for `flow` on the app at `base`."""
+    return join_url(base, route_for(flow).path)
+
+
+def webhook(base: str, flow: str) -> Webhook:
+    """URL and HTTP method (POST when the route accepts it) for `flow`."""
+    route = route_for(flow)
+    method = "POST" if "POST" in route.methods else route.methods[0]
+    return Webhook(join_url(base, route.path), method)
+
+
+def optional_webhook(base: str, flow: str | None) -> Webhook | None:
+    return None if flow is None else webhook(base, flow)
+
+
+def voice_webhooks(base: str, resource: RoutesCalls) -> VoiceWebhooks:
+    """Voice, fallback and status callback webhooks of a number, app, SIP domain or BYOC trunk."""
+    return VoiceWebhooks(
+        voice=optional_webhook(base, resource.flow),
+        fallback=optional_webhook(base, resource.fallback_flow),
+        status_callback=optional_webhook(base, resource.status_callback_flow),
+    )
+
+
+def disaster_recovery_webhook(base: str, trunk: HasDisasterRecovery) -> Webhook | None:
+    """The disaster-recovery URL and method of an Elastic SIP trunk, if it declares one."""
+    return optional_webhook(base, trunk.disaster_recovery_flow)
