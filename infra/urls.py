@@ -95,3 +95,7 @@ def voice_webhooks(base: str, resource: RoutesCalls) -> VoiceWebhooks:
 def disaster_recovery_webhook(base: str, trunk: HasDisasterRecovery) -> Webhook | None:
     """The disaster-recovery URL and method of an Elastic SIP trunk, if it declares one."""
     return optional_webhook(base, trunk.disaster_recovery_flow)
+
+
+# The name the Pulumi program and the local job use; same function.
+flow_url = webhook_url

@@ -22,9 +22,11 @@ class SpecIssue:
 class SpecError(ValueError):
     """The stack's environment spec is invalid; `issues` lists every problem found."""
 
-    def __init__(self, stack: str, issues: Sequence[SpecIssue]) -> None:
+    def __init__(self, stack: str, issues: Sequence[SpecIssue], *, shape: bool = False) -> None:
         self.stack = stack
         self.issues: tuple[SpecIssue, ...] = tuple(issues)
+        # True when these are shape/value problems: cross-reference rules have not run yet.
+        self.shape = shape
         super().__init__(self.format())
 
     def format(self) -> str:

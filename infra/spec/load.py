@@ -35,7 +35,7 @@ def load_environment(raw: Mapping[str, Any], stack: str, *, secrets_decrypted: b
     except ValidationError as exc:
         issues = [issue_from_error(err) for err in exc.errors()]
         # `from None`: the pydantic error would carry input values (secrets) into tracebacks.
-        raise SpecError(stack, issues) from None
+        raise SpecError(stack, issues, shape=True) from None
     issues = check_environment(env)
     if issues:
         raise SpecError(stack, issues)

@@ -1,0 +1,127 @@
+"""`python -m infra validate --stack <name>`: check a stack's spec offline and summarise it."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TextIO
+
+from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
+from infra.spec import Environment, SpecError, StackFileError, load_stack_file
+from infra.urls import webhook
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="folder with Pulumi.yaml and the stack files (default: current directory)",
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    return validate(args.project_dir, args.stack, out=sys.stdout, err=sys.stderr)
+
+
+def validate(project_dir: Path, stack: str, *, out: TextIO, err: TextIO) -> int:
+    """Exit 0 valid (summary on `out`), 1 invalid (every issue on `err`), 2 unreadable."""
+    try:
+        env = load_stack_file(project_dir, stack)
+    except StackFileError as exc:
+        print(f"{stack}: cannot read the stack: {exc}", file=err)
+        return EXIT_ERROR
+    except SpecError as exc:
+        print(exc.format(), file=err)
+        if exc.shape:
+            print(
+                "(names and cross references are checked once these are fixed)",
+                file=err,
+            )
+        return EXIT_INVALID
+    out.write(summary(stack, env, project_dir / f"Pulumi.{stack}.yaml"))
+    return EXIT_OK
+
+
+def _plural(count: int, word: str, plural: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (plural or word + 's')}"
+
+
+def summary(stack: str, env: Environment, path: Path) -> str:
+    """A short human summary of what the stack declares."""
+    creds = [cred for _, cred in env.credentials_with_paths()]
+    secure = sum(1 for c in creds if c.password.is_secure)
+    plain = len(creds) - secure
+    acl_entries = sum(len(a.ip_addresses) for a in env.ip_access_control_lists)
+    origination = sum(len(t.origination_urls) for t in env.trunks)
+    targets = sum(len(p.targets) for p in env.connection_policies)
+    counts = [
+        _plural(len(env.numbers), "number"),
+        _plural(len(env.applications), "application"),
+        _plural(len(env.sip_domains), "SIP domain"),
+        f"{_plural(len(env.credential_lists), 'credential list')} "
+        f"({_plural(len(creds), 'credential')})",
+        f"{_plural(len(env.ip_access_control_lists), 'IP ACL')} "
+        f"({_plural(acl_entries, 'address', 'addresses')})",
+        f"{_plural(len(env.trunks), 'trunk')} ({_plural(origination, 'origination URL')})",
+        _plural(len(env.byoc_trunks), "BYOC trunk"),
+        f"{_plural(len(env.connection_policies), 'connection policy', 'connection policies')} "
+        f"({_plural(targets, 'target')})",
+        _plural(len(env.ip_records), "IP record"),
+        _plural(len(env.source_ip_mappings), "source IP mapping"),
+    ]
+    overrides = [
+        *(f"number {n.e164} {n.region}" for n in env.numbers if n.region),
+        *(f"SIP domain {d.name} {d.region}" for d in env.sip_domains if d.region),
+        *(f"trunk {t.name} {t.region}" for t in env.trunks if t.region),
+    ]
+    region = env.region or "Twilio default (us1)"
+    if overrides:
+        region += f"; per resource: {', '.join(overrides)}"
+    auth: str = env.credentials.auth
+    if env.credentials.api_key_sid:
+        auth += f" {env.credentials.api_key_sid}"
+    lines = [
+        f"{stack}: valid ({path.name})",
+        f"  account   {env.credentials.account_sid or 'not pinned'} (auth: {auth})",
+        f"  edge      {env.edge or 'Twilio default'}",
+        f"  region    {region}",
+        f"  base URL  {env.public_base_url}",
+        "  declares  " + ", ".join(counts[:4]),
+        "            " + ", ".join(counts[4:7]),
+        "            " + ", ".join(counts[7:]),
+        "  webhooks  (flows used -> method and URL)",
+    ]
+    flows = env.flows_used()
+    width = max((len(f) for f in flows), default=0)
+    for flow in flows:
+        hook = webhook(env.public_base_url, flow)
+        lines.append(f"    {flow:<{width}}  {hook.method} {hook.url}")
+    if not flows:
+        lines.append("    (none)")
+    if not creds:
+        lines.append("  passwords none declared")
+    else:
+        lines.append(f"  passwords {secure} of {len(creds)} are Pulumi secrets")
+        encrypted = sum(1 for c in creds if not c.password.has_plaintext)
+        if encrypted:
+            lines.append(
+                f"            {encrypted} still encrypted: their strength is checked when the "
+                f"Pulumi program decrypts them, not here"
+            )
+        if plain:
+            lines.append(
+                f"            {plain} in plain text (allowed on the local stack only); "
+                f"strength checked"
+            )
+    return "\n".join(lines) + "\n"
+
+
+COMMAND = Command(
+    name="validate",
+    help="Validate Pulumi.<stack>.yaml's environment spec offline and print a summary.",
+    add_arguments=add_arguments,
+    run=run,
+)
