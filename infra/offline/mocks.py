@@ -1,0 +1,140 @@
+"""Run the Pulumi program under `pulumi.runtime.set_mocks`, forwarding registrations to the host.
+
+The program runs unchanged. Each `RegisterResource` it sends reaches `HostMocks.new_resource`
+only once all the resource's inputs resolved (the SDK awaits them first), and the REAL id and
+outputs returned by the host flow back into the program's Outputs, so creation order is the
+program's own dependency order. The SDK sends registrations from its default executor, which is
+replaced by a pool of `workers` threads: independent resources are applied concurrently, as the
+engine does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import threading
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc, settings
+from pulumi.runtime.stack import run_pulumi_func
+
+from infra.offline.deployment import Deployment, Registration, StepError
+
+STACK_TYPE = "pulumi:pulumi:Stack"
+
+_current = threading.local()
+
+
+class EngineUrnMonitor(pulumi_mocks.MockMonitor):
+    """The SDK's mock monitor, with engine-style URNs and access to the raw request."""
+
+    def make_urn(self, parent: str, type_: str, name: str) -> str:
+        # The engine qualifies a type with its parent's full type chain, except for the stack.
+        if parent:
+            qualified = parent.split("::")[2]
+            if qualified != STACK_TYPE:
+                type_ = f"{qualified}${type_}"
+        return f"urn:pulumi:{settings.get_stack()}::{settings.get_project()}::{type_}::{name}"
+
+    def RegisterResource(self, request: Any) -> Any:
+        _current.request, _current.read = request, False
+        try:
+            return super().RegisterResource(request)  # type: ignore[no-untyped-call]
+        finally:
+            _current.request = None
+
+    def ReadResource(self, request: Any) -> Any:
+        _current.request, _current.read = request, True
+        try:
+            return super().ReadResource(request)  # type: ignore[no-untyped-call]
+        finally:
+            _current.request = None
+
+
+class HostMocks(pulumi_mocks.Mocks):
+    """Mocks whose `new_resource` applies each dynamic resource through the host."""
+
+    def __init__(self, deployment: Deployment, monitor_urn: Callable[[str, str, str], str]) -> None:
+        self.deployment = deployment
+        self._urn = monitor_urn
+
+    def new_resource(
+        self, args: pulumi_mocks.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
+        request = getattr(_current, "request", None)
+        if request is None:
+            raise RuntimeError("new_resource called outside a monitor request")
+        urn = self._urn(request.parent, request.type, request.name)
+        if not getattr(_current, "read", False) and not request.custom:
+            return "", dict(args.inputs)  # component resource: nothing to apply
+        reg = Registration(
+            urn=urn,
+            type=args.typ,
+            name=args.name,
+            inputs=dict(args.inputs),
+            custom=True,
+            dependencies=tuple(getattr(request, "dependencies", ())),
+            protect=bool(getattr(request, "protect", False)),
+            retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
+            delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
+            additional_secret_outputs=tuple(getattr(request, "additionalSecretOutputs", ())),
+            import_id=str(getattr(request, "importId", "") or ""),
+            read_id=str(args.resource_id or "") if getattr(_current, "read", False) else "",
+        )
+        return self.deployment.register(reg)
+
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], None]:
+        raise StepError(args.token, "Invoke", "the offline harness serves no provider functions")
+
+
+def run_program(
+    program: Callable[[], object],
+    deployment: Deployment,
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, str],
+    secret_keys: frozenset[str],
+    workers: int,
+) -> dict[str, Any]:
+    """Run `program` once against the host; return its stack outputs (secrets masked)."""
+
+    def run() -> dict[str, Any]:
+        loop = asyncio.new_event_loop()
+        loop.set_default_executor(ThreadPoolExecutor(workers, thread_name_prefix="register"))
+        asyncio.set_event_loop(loop)
+        try:
+            settings.ROOT.set(None)  # a fresh root Stack for this run
+            mocks = HostMocks(deployment, lambda p, t, n: monitor.make_urn(p, t, n))
+            monitor = EngineUrnMonitor(mocks)
+            pulumi.runtime.set_mocks(
+                mocks, project=project, stack=stack, preview=False, monitor=monitor
+            )
+            pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+            loop.run_until_complete(run_pulumi_func(lambda: _discard(program())))
+            return loop.run_until_complete(_stack_outputs())
+        finally:
+            loop.run_until_complete(loop.shutdown_default_executor())
+            loop.close()
+            asyncio.set_event_loop(None)
+
+    # The SDK keeps its settings in context variables: run in a copy so nothing leaks out.
+    return contextvars.copy_context().run(run)
+
+
+def _discard(_value: object) -> None:
+    """The program's return value is not a stack output (exports are)."""
+
+
+async def _stack_outputs() -> dict[str, Any]:
+    root = settings.get_root_resource()
+    outputs: dict[str, Any] = {}
+    for name, value in getattr(root, "outputs", {}).items():
+        out = pulumi.Output.from_input(value)
+        resolved = await out.future()
+        outputs[name] = "[secret]" if await out.is_secret() else rpc.unwrap_rpc_secret(resolved)
+    return outputs
