@@ -119,7 +119,11 @@ def program_for(spec: dict[str, Any]) -> Any:
     def program() -> None:
         for pname, p in spec.items():
             opts = pulumi.ResourceOptions(protect=bool(p.get("protect")))
-            props = {"name": p.get("label", pname), "size": p.get("size", 1), "zone": p.get("zone", "a")}
+            props = {
+                "name": p.get("label", pname),
+                "size": p.get("size", 1),
+                "zone": p.get("zone", "a"),
+            }
             if p.get("password"):
                 props["password"] = pulumi.Output.secret(p["password"])
             parent = Parent(pname, props, opts)

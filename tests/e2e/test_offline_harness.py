@@ -7,13 +7,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fake_provider import program_for  # tests/e2e is on sys.path (pytest rootdir mode)
 
 from infra.offline import apply
 from infra.offline.deployment import Op, StepError
 from infra.offline.stack_config import engine_config
 from infra.offline.state import MASK
-
-from fake_provider import program_for  # tests/e2e is on sys.path (pytest rootdir mode)
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -62,7 +61,8 @@ def test_up_noop_update_replace_remove_destroy(harness: Harness) -> None:
     text = harness.state_path.read_text()
     assert "hunter2-secret" not in text
     p1 = next(r for r in first.state.resources.values() if r.name == "p1")
-    assert p1.inputs["password"] == MASK and "password" in p1.secret_keys
+    assert p1.inputs["password"] == MASK
+    assert "password" in p1.secret_keys
     assert any(d.endswith("::p1") for d in first.state.resources[_urn(first, "c1")].dependencies)
 
     second = apply.up(harness.target(SPEC))
@@ -72,7 +72,8 @@ def test_up_noop_update_replace_remove_destroy(harness: Harness) -> None:
 
     changed = {**SPEC, "p2": {"size": 3, "children": ["c3"]}}
     third = apply.up(harness.target(changed))
-    assert third.summary.count(Op.UPDATE) == 1 and third.summary.count(Op.SAME) == 4
+    assert third.summary.count(Op.UPDATE) == 1
+    assert third.summary.count(Op.SAME) == 4
     assert by_sid_name(harness.live())["p2"]["size"] == 3
 
     # zone forces a replacement: new sid, old one deleted at the end (create-before-delete) —
@@ -111,7 +112,8 @@ def test_refresh_reports_out_of_band_changes(harness: Harness) -> None:
     assert len(result.state.resources) == 4
 
     again = apply.up(harness.target(SPEC))  # converges back: recreate c3, update p1's size
-    assert again.summary.count(Op.CREATE) == 1 and again.summary.count(Op.UPDATE) == 1
+    assert again.summary.count(Op.CREATE) == 1
+    assert again.summary.count(Op.UPDATE) == 1
     assert by_sid_name(harness.live())["p1"]["size"] == 1
     apply.destroy(harness.target(SPEC))
     assert harness.live() == {}
@@ -130,7 +132,8 @@ def test_protected_resources_are_not_destroyed_until_unprotected(harness: Harnes
 
 def test_check_failure_names_the_resource_and_property(harness: Harness) -> None:
     bad = {"nameless": {"label": "", "children": []}}
-    with pytest.raises(StepError, match=r"Check urn:pulumi:t::twilio-voice::.*Parent::nameless: name"):
+    pattern = r"Check urn:pulumi:t::twilio-voice::.*Parent::nameless: name"
+    with pytest.raises(StepError, match=pattern):
         apply.up(harness.target(bad))
 
 
