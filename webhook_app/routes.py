@@ -24,9 +24,11 @@ ROUTES: tuple[Route, ...] = (
     Route("ivr_main", "/voice/inbound"),
     Route("ivr_menu", "/voice/menu"),
     Route("sip_inbound", "/voice/sip/inbound"),
+    Route("dial_status", "/voice/dial/status"),  # <Dial action>: DialCallStatus -> next step
     Route("byoc_inbound", "/voice/byoc/inbound"),
     Route("conference_transfer", "/voice/transfer"),
     Route("voicemail", "/voice/voicemail"),
+    Route("voicemail_done", "/voice/voicemail/done"),  # <Record action> after the message
     Route("voice_fallback", "/voice/fallback"),
     Route("trunk_disaster_recovery", "/voice/trunk/disaster-recovery"),
     Route("call_status", "/voice/status"),

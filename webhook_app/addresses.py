@@ -1,0 +1,55 @@
+"""Pure helpers for call addresses: SIP URIs, E.164 numbers, conference rooms, log masking."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+
+_E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
+_SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
+_PHONE_LIKE = re.compile(r"\+?[0-9]{7,15}")
+
+
+def is_e164(value: str) -> bool:
+    """True for ``+`` followed by 7 to 15 digits, the first not zero."""
+    return _E164.fullmatch(value) is not None
+
+
+def sip_user(uri: str) -> str | None:
+    """The user part of a ``sip:user@host`` URI (``To`` of a SIP domain call), else None."""
+    match = _SIP_URI.match(uri.strip())
+    return match.group(1) if match else None
+
+
+def dialable_number(user: str) -> str | None:
+    """The E.164 number a SIP user part stands for (``+14155550100`` or ``14155550100``)."""
+    candidate = user if user.startswith("+") else f"+{user}"
+    return candidate if is_e164(candidate) else None
+
+
+def called_number(to: str) -> str | None:
+    """The E.164 number in a ``To`` that is a number, a ``tel:`` URI or a SIP URI of one."""
+    value = to.strip()
+    if value.lower().startswith("tel:"):
+        value = value[4:]
+    user = sip_user(value)
+    if user is not None:
+        return dialable_number(user)
+    return value if is_e164(value) else None
+
+
+def conference_room(call_sid: str) -> str:
+    """A deterministic room name for a customer's call: the same CallSid, the same room."""
+    digest = hashlib.sha256(call_sid.encode("utf-8", "replace")).hexdigest()[:16]
+    return f"transfer-{digest}"
+
+
+def mask_phone(value: str) -> str:
+    """Mask the middle of phone numbers for logs: ``+14155550234`` -> ``+1415****234``."""
+    return _PHONE_LIKE.sub(_mask_match, value)
+
+
+def _mask_match(match: re.Match[str]) -> str:
+    number = match.group(0)
+    keep_head = 5 if number.startswith("+") else 4
+    return number[:keep_head] + "*" * (len(number) - keep_head - 3) + number[-3:]

@@ -1,0 +1,239 @@
+"""The WSGI app: routing from the route table, signature check, dispatch, metrics and logs.
+
+This is the only module that touches ``environ`` and ``start_response``.
+
+Behind a reverse proxy set ``TRUSTED_PROXY_HOPS`` to the number of proxies in front of the app:
+werkzeug's ``ProxyFix`` then takes scheme, host and prefix from that many ``X-Forwarded-*``
+hops, and the signature is checked against the URL Twilio really used. With the default 0,
+forwarded headers are ignored (a client could forge them), as ``ProxyFix``'s own docs advise.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import (
+    BadRequest,
+    Forbidden,
+    HTTPException,
+    RequestEntityTooLarge,
+    UnsupportedMediaType,
+)
+from werkzeug.http import HTTP_STATUS_CODES
+from werkzeug.middleware.proxy_fix import ProxyFix
+from werkzeug.routing import Map, Rule
+from werkzeug.wrappers import Request
+
+from webhook_app.addresses import mask_phone
+from webhook_app.flows import CallRequest, Flows, Handler
+from webhook_app.logs import LOGGER_NAME, configure_logging
+from webhook_app.metrics import Metrics
+from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
+from webhook_app.routes import ROUTES
+from webhook_app.settings import Settings, load_settings
+from webhook_app.signature import is_valid_signature, signature_algorithm
+from webhook_app.store import Store, StoreError, open_store
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
+
+MAX_BODY_BYTES = 64 * 1024
+_PATH_SAFE = "!$&'()*+,/:;=@%"
+_LOGGED_PARAMS = ("From", "To")
+
+
+class TwilioRequest(Request):
+    """werkzeug Request with the app's limits: 64 KiB bodies and forms."""
+
+    max_content_length = MAX_BODY_BYTES
+    max_form_memory_size = MAX_BODY_BYTES
+    max_form_parts = 200
+
+
+def build_url_map() -> Map:
+    """The routing Map, built from the route table (``webhook_app.routes.ROUTES``)."""
+    return Map(
+        [Rule(r.path, endpoint=r.flow, methods=list(r.methods)) for r in ROUTES],
+        strict_slashes=False,
+    )
+
+
+def public_url(environ: WSGIEnvironment, host: str) -> str:
+    """The URL as the client (Twilio) requested it, after ProxyFix: what Twilio signed."""
+    path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe=_PATH_SAFE)
+    query = environ.get("QUERY_STRING", "")
+    return f"{environ['wsgi.url_scheme']}://{host}{path}{'?' + query if query else ''}"
+
+
+def _json_params(text: str) -> dict[str, str]:
+    try:
+        data = json.loads(text)
+    except ValueError as exc:
+        raise BadRequest("the JSON body does not parse") from exc
+    if not isinstance(data, dict):
+        raise BadRequest("the JSON body must be an object")
+    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+
+
+class WebhookApp:
+    """Routes Twilio's requests to the call flows; every Twilio route is signature-checked."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        metrics: Metrics | None = None,
+        logger: logging.Logger | None = None,
+        renderer: Renderer | None = None,
+        clock: Callable[[], float] = time.perf_counter,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.metrics = metrics or Metrics()
+        self.url_map = build_url_map()
+        self._log = logger or logging.getLogger(LOGGER_NAME)
+        self._clock = clock
+        self._token = settings.auth_token.get_secret_value().encode("utf-8")
+        self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
+        flows = Flows(settings, store, renderer or Renderer(make_environment()), self.metrics)
+        self._handlers: dict[str, Handler] = flows.handlers()
+        missing = self._twilio_flows - self._handlers.keys()
+        if missing:  # a route added to the table without a handler is a programming error
+            raise RuntimeError(f"routes without a handler: {sorted(missing)}")
+        self._counters: dict[tuple[str, int], Any] = {}
+        self._timers: dict[str, Any] = {}
+
+    # --- WSGI ------------------------------------------------------------------------------
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        started = self._clock()
+        flow = "unmatched"
+        call: Mapping[str, str] = {}
+        try:
+            request = TwilioRequest(environ)
+            flow, _ = self.url_map.bind_to_environ(environ).match()
+            if flow in self._twilio_flows:
+                params = self._verified_params(flow, request, environ)
+                call = params
+                query = request.args.to_dict()
+                twiml = self._handlers[flow](CallRequest(flow, params, query))
+                status, body, ctype = twiml.status, twiml.body, CONTENT_TYPE
+            else:
+                status, body, ctype = self._operational(flow)
+            headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
+            if status == 204:
+                headers = []
+            start_response(f"{status} {HTTP_STATUS_CODES[status]}", headers)
+            result: Iterable[bytes] = [body] if body else []
+        except HTTPException as exc:
+            status = exc.code or 500
+            if isinstance(exc, Forbidden):
+                self.metrics.signature_failures.labels(flow).inc()
+            result = exc(environ, start_response)
+        except StoreError as exc:
+            status = 503
+            self._log.error("state store unavailable", extra={"flow": flow, "error": str(exc)})
+            start_response("503 Service Unavailable", [("Retry-After", "1")])
+            result = []
+        except Exception:  # last resort: the fuzz tests prove this is never reached
+            status = 500
+            self._log.exception("unhandled error", extra={"flow": flow})
+            start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+            result = [b"internal error"]
+        self._record(flow, status, started, call)
+        return result
+
+    def _verified_params(
+        self, flow: str, request: TwilioRequest, environ: WSGIEnvironment
+    ) -> Mapping[str, str]:
+        """The request's parameters, once its X-Twilio-Signature proves it came from Twilio."""
+        length = request.content_length
+        if length is not None and length > MAX_BODY_BYTES:
+            raise RequestEntityTooLarge()
+        signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
+        if not signature:
+            raise Forbidden("X-Twilio-Signature is missing")
+        mimetype = request.mimetype
+        params: Mapping[str, str]
+        signed: MultiDict[str, str] | str
+        if mimetype == "application/x-www-form-urlencoded":
+            form = request.form
+            signed, params = form, form
+        elif mimetype == "application/json":
+            try:
+                text = request.get_data().decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise BadRequest("the JSON body is not UTF-8") from exc
+            signed, params = text, {}
+        elif not request.get_data():
+            signed, params = MultiDict(), {}
+        else:
+            raise UnsupportedMediaType("send application/x-www-form-urlencoded or JSON")
+        url = public_url(environ, request.host)
+        algorithm = signature_algorithm(environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS"))
+        if not is_valid_signature(self._token, url, signed, signature, algorithm):
+            raise Forbidden("X-Twilio-Signature does not match this URL and body")
+        if isinstance(signed, str):
+            params = _json_params(signed)
+        return params
+
+    def _operational(self, flow: str) -> tuple[int, bytes, str]:
+        if flow == "metrics":
+            return 200, self.metrics.render(), self.metrics.content_type
+        try:
+            self.store.ping()
+        except StoreError:
+            return 503, b'{"status":"unavailable","store":"down"}', "application/json"
+        return 200, b'{"status":"ok","store":"ok"}', "application/json"
+
+    def _record(self, flow: str, status: int, started: float, call: Mapping[str, str]) -> None:
+        elapsed = self._clock() - started
+        counter = self._counters.get((flow, status))
+        if counter is None:
+            counter = self._counters[(flow, status)] = self.metrics.requests.labels(flow, status)
+        counter.inc()
+        timer = self._timers.get(flow)
+        if timer is None:
+            timer = self._timers[flow] = self.metrics.latency.labels(flow)
+        timer.observe(elapsed)
+        if self._log.isEnabledFor(logging.INFO):
+            extra: dict[str, object] = {
+                "flow": flow,
+                "status": status,
+                "ms": round(elapsed * 1000, 3),
+                "call_sid": call.get("CallSid", ""),
+            }
+            for name in _LOGGED_PARAMS:
+                value = call.get(name)
+                if value:
+                    extra[name.lower()] = mask_phone(value)
+            self._log.info("webhook", extra=extra)
+
+
+def create_app(settings: Settings, store: Store, **deps: Any) -> WSGIApplication:
+    """The WSGI app for ``settings`` and ``store``, wrapped in ProxyFix when behind proxies."""
+    app = WebhookApp(settings, store, **deps)
+    hops = settings.trusted_proxy_hops
+    if hops:
+        return ProxyFix(app, x_for=hops, x_proto=hops, x_host=hops, x_port=hops, x_prefix=hops)
+    return app
+
+
+def get_app(environ: Mapping[str, str] | None = None) -> WSGIApplication:
+    """Production entry point (``gunicorn 'webhook_app:get_app()'``); reads the environment."""
+    settings = load_settings(os.environ if environ is None else environ)
+    logger = configure_logging(settings.log_level)
+    store = open_store(settings.store_url)
+    logger.info(
+        "webhook app ready",
+        extra={"store": settings.store_url.split(":", 1)[0], "pid": os.getpid()},
+    )
+    return create_app(settings, store, logger=logger)

@@ -1,0 +1,313 @@
+"""Call-flow handlers: one per route of the table, each ``CallRequest -> Twiml``.
+
+Handlers only see requests whose signature was already checked (``app.py``); they decide with
+the pure helpers (``ivr``, ``addresses``) and keep state through the injected store.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from werkzeug.exceptions import BadRequest
+
+from webhook_app import ivr
+from webhook_app.addresses import called_number, conference_room, dialable_number, sip_user
+from webhook_app.metrics import Metrics
+from webhook_app.rendering import URLS, Renderer, Twiml
+from webhook_app.settings import MenuOption, Settings
+from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store
+
+CONFERENCE_LEGS = ("customer", "agent", "supervisor")
+_ACK = Twiml("ack", b"", status=204)  # callbacks: Twilio ignores the body
+# Metric labels take only known values, so signed-but-odd input cannot grow the label set.
+_DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
+_RECORDING_STATUSES = frozenset({"in-progress", "completed", "absent", "failed"})
+
+
+def _label(value: str, known: frozenset[str]) -> str:
+    return value if value in known else "other"
+
+
+@dataclass(frozen=True)
+class CallRequest:
+    """A validated Twilio request: its flow, the POSTed parameters and our own query string."""
+
+    flow: str
+    params: Mapping[str, str]
+    query: Mapping[str, str]
+
+    @property
+    def call_sid(self) -> str:
+        return self.params.get("CallSid", "")
+
+    def require(self, name: str) -> str:
+        """A parameter Twilio always sends on this route; missing means malformed (400)."""
+        value = self.params.get(name, "")
+        if not value:
+            raise BadRequest(f"{self.flow}: the {name} parameter is missing")
+        return value
+
+
+Handler = Callable[[CallRequest], Twiml]
+
+
+def _dial_status_url(then: str, **extra: str) -> str:
+    return f"{URLS['dial_status']}?{urlencode({'then': then, **extra})}"
+
+
+class Flows:
+    """The call flows configured by ``settings``; state goes through ``store``."""
+
+    def __init__(self, settings: Settings, store: Store, renderer: Renderer, metrics: Metrics):
+        self._s = settings
+        self._f = settings.flows
+        self._menu = settings.flows.menu
+        self._store = store
+        self._render = renderer.render
+        self._outcome = metrics.outcomes
+        base = settings.public_base_url
+        self._recording_callback = base + URLS["recording_status"]
+        # The first prompt depends on settings only: render it once (the hottest path).
+        self._ivr_main = self._render("ivr_main", menu=self._menu)
+        self._prompted = self._outcome.labels("ivr_main", "prompted")
+
+    def handlers(self) -> dict[str, Handler]:
+        """Flow name -> handler, for every Twilio route of the table."""
+        return {
+            "ivr_main": self.ivr_main,
+            "ivr_menu": self.ivr_menu,
+            "sip_inbound": self.sip_inbound,
+            "dial_status": self.dial_status,
+            "byoc_inbound": self.byoc_inbound,
+            "conference_transfer": self.conference_transfer,
+            "voicemail": self.voicemail,
+            "voicemail_done": self.voicemail_done,
+            "voice_fallback": self.voice_fallback,
+            "trunk_disaster_recovery": self.trunk_disaster_recovery,
+            "call_status": self.call_status,
+            "recording_status": self.recording_status,
+        }
+
+    # --- IVR -------------------------------------------------------------------------------
+
+    def ivr_main(self, req: CallRequest) -> Twiml:
+        """The menu prompt; opens the call's IVR session."""
+        sid = req.require("CallSid")
+        self._store.put_session(sid, IvrSession(ivr.State.MENU), self._menu.session_ttl_seconds)
+        self._prompted.inc()
+        return self._ivr_main
+
+    def ivr_menu(self, req: CallRequest) -> Twiml:
+        """One answer to the menu: route, reprompt, or give up (operator or goodbye)."""
+        sid = req.require("CallSid")
+        session = self._store.get_session(sid) or IvrSession(ivr.State.MENU)
+        event, option = ivr.classify(
+            self._menu, req.params.get("Digits", ""), req.params.get("SpeechResult", "")
+        )
+        move = ivr.advance(session, event, option, self._menu)
+        if move.session.state == ivr.State.DONE:
+            self._store.delete_session(sid)
+        else:
+            self._store.put_session(sid, move.session, self._menu.session_ttl_seconds)
+        self._outcome.labels("ivr_menu", move.step.value).inc()
+        if move.step is ivr.Step.ROUTE and move.option is not None:
+            return self._route_option(move.option, req)
+        if move.step is ivr.Step.REPROMPT_INVALID:
+            return self._render("ivr_reprompt", menu=self._menu, message=self._menu.invalid)
+        if move.step is ivr.Step.REPROMPT_TIMEOUT:
+            message = self._menu.reprompt_no_input
+            return self._render("ivr_reprompt", menu=self._menu, message=message)
+        return self._operator_or_goodbye()
+
+    def _operator_or_goodbye(self) -> Twiml:
+        if self._f.operator_number:
+            return self._render(
+                "dial_operator",
+                menu=self._menu,
+                message=self._menu.transferring,
+                number=self._f.operator_number,
+                caller_id=self._s.caller_id,
+                timeout=self._f.dial_timeout,
+            )
+        return self._render("ivr_goodbye", menu=self._menu, message=self._menu.goodbye)
+
+    def _route_option(self, option: MenuOption, req: CallRequest) -> Twiml:
+        if option.action == "dial":
+            return self._dial_number(option.target, then="voicemail")
+        if option.action == "sip":
+            return self._dial_sip_user(option.target)
+        if option.action == "conference":
+            return self._conference("customer", conference_room(req.call_sid))
+        if option.action == "voicemail":
+            return self.voicemail(req)
+        return self._operator_or_goodbye()
+
+    # --- dialing ---------------------------------------------------------------------------
+
+    def _dial_number(self, number: str, then: str, **extra: str) -> Twiml:
+        return self._render(
+            "dial_number",
+            number=number,
+            caller_id=self._s.caller_id,
+            timeout=self._f.dial_timeout,
+            action=_dial_status_url(then, **extra),
+        )
+
+    def _dial_sip_user(self, user: str) -> Twiml:
+        account = self._f.sip_users[user]
+        then = {"then": "pstn", "user": user} if account.pstn_fallback else {"then": "message"}
+        return self._render(
+            "dial_sip_endpoint",
+            sip_uri=account.uri,
+            timeout=self._f.dial_timeout,
+            action=_dial_status_url(**then),
+        )
+
+    def sip_inbound(self, req: CallRequest) -> Twiml:
+        """A call to the SIP domain: dial the SIP user in ``To``, or the number it spells."""
+        user = sip_user(req.require("To"))
+        if user is not None and user in self._f.sip_users:
+            self._outcome.labels("sip_inbound", "sip_user").inc()
+            return self._dial_sip_user(user)
+        number = dialable_number(user) if user is not None else None
+        if number is not None:
+            self._outcome.labels("sip_inbound", "pstn").inc()
+            return self._dial_number(number, then="message")
+        self._outcome.labels("sip_inbound", "rejected").inc()
+        return self._render("call_rejected")
+
+    def dial_status(self, req: CallRequest) -> Twiml:
+        """``<Dial action>``: done if answered, else the next fallback named in ``then``."""
+        status = req.params.get("DialCallStatus", "")
+        then = req.query.get("then", "message")
+        self._outcome.labels("dial_status", _label(status, _DIAL_STATUSES)).inc()
+        if status in ("completed", "answered"):
+            return self._render("call_completed")
+        user = req.query.get("user", "")
+        account = self._f.sip_users.get(user)
+        if then == "pstn" and account is not None and account.pstn_fallback:
+            return self._dial_number(account.pstn_fallback, then="message")
+        if then == "voicemail":
+            return self.voicemail(req)
+        return self._render("dial_no_answer", menu=self._menu, message=self._f.no_answer_message)
+
+    def byoc_inbound(self, req: CallRequest) -> Twiml:
+        """A call from a BYOC carrier: its configured route, else the IVR."""
+        number = called_number(req.require("To"))
+        target = self._f.byoc_routes.get(number or "")
+        if target is None:
+            self._outcome.labels("byoc_inbound", "ivr").inc()
+            return self.ivr_main(req)
+        self._outcome.labels("byoc_inbound", "routed").inc()
+        if target.startswith(("sip:", "sips:")):
+            return self._render(
+                "dial_sip_endpoint",
+                sip_uri=target,
+                timeout=self._f.dial_timeout,
+                action=_dial_status_url("voicemail"),
+            )
+        return self._dial_number(target, then="voicemail")
+
+    # --- conference warm transfer ----------------------------------------------------------
+
+    def _conference(self, leg: str, room: str) -> Twiml:
+        self._outcome.labels("conference_transfer", leg).inc()
+        return self._render(
+            "conference_leg", leg=leg, room=room, recording_callback=self._recording_callback
+        )
+
+    def conference_transfer(self, req: CallRequest) -> Twiml:
+        """Join a leg to the warm-transfer room of the customer's call.
+
+        ``?leg=customer`` (default) uses the request's own CallSid; ``?leg=agent`` and
+        ``?leg=supervisor`` name the customer's call with ``&customer=CA…``.
+        """
+        leg = req.query.get("leg", "customer")
+        if leg not in CONFERENCE_LEGS:
+            raise BadRequest(f"leg must be one of {', '.join(CONFERENCE_LEGS)}")
+        if leg == "customer":
+            return self._conference(leg, conference_room(req.require("CallSid")))
+        customer = req.query.get("customer", "")
+        if not customer:
+            raise BadRequest(f"leg={leg} needs customer=<the customer's CallSid> in the URL")
+        return self._conference(leg, conference_room(customer))
+
+    # --- voicemail, fallback, disaster recovery --------------------------------------------
+
+    def voicemail(self, req: CallRequest) -> Twiml:
+        """Record a message; the recording callback queues it for processing."""
+        return self._render(
+            "voicemail_prompt",
+            menu=self._menu,
+            message=self._f.voicemail_prompt,
+            max_length=self._f.voicemail_max_seconds,
+            recording_callback=self._recording_callback,
+        )
+
+    def voicemail_done(self, req: CallRequest) -> Twiml:
+        """After ``<Record>``: thank the caller and hang up."""
+        return self._render("voicemail_done", menu=self._menu, message=self._f.voicemail_thanks)
+
+    def voice_fallback(self, req: CallRequest) -> Twiml:
+        """The number's fallback URL (the primary failed): apologise, try the operator."""
+        self._outcome.labels("voice_fallback", "served").inc()
+        return self._render(
+            "voice_fallback",
+            menu=self._menu,
+            message=self._f.fallback_message,
+            number=self._f.operator_number,
+            caller_id=self._s.caller_id,
+            timeout=self._f.dial_timeout,
+        )
+
+    def trunk_disaster_recovery(self, req: CallRequest) -> Twiml:
+        """The trunk's PBX is unreachable: ring the recovery number, else take a message."""
+        number = self._f.disaster_recovery_number
+        self._outcome.labels("trunk_disaster_recovery", "dial" if number else "voicemail").inc()
+        if number is None:
+            return self.voicemail(req)
+        return self._render(
+            "trunk_disaster_recovery",
+            number=number,
+            caller_id=self._s.caller_id,
+            timeout=self._f.dial_timeout,
+            action=_dial_status_url("voicemail"),
+        )
+
+    # --- callbacks (at-least-once delivery: dedupe) ----------------------------------------
+
+    def call_status(self, req: CallRequest) -> Twiml:
+        """Status callback: persist each (CallSid, status, timestamp) once."""
+        sid, status = req.require("CallSid"), req.require("CallStatus")
+        stamp = req.params.get("Timestamp", "") or req.params.get("SequenceNumber", "")
+        if not self._store.claim(f"{sid}:call-{status}:{stamp}", self._f.dedupe_ttl_seconds):
+            self._outcome.labels("call_status", "duplicate").inc()
+            return _ACK
+        duration = req.params.get("CallDuration", "")
+        self._store.add_call_event(CallEvent(sid, status, stamp, duration))
+        self._outcome.labels("call_status", "processed").inc()
+        return _ACK
+
+    def recording_status(self, req: CallRequest) -> Twiml:
+        """Recording callback: queue a job for each completed recording, once."""
+        sid, rec = req.require("CallSid"), req.require("RecordingSid")
+        status = req.params.get("RecordingStatus", "completed")
+        stamp = req.params.get("Timestamp", "")
+        if not self._store.claim(
+            f"{sid}:recording-{status}:{rec}:{stamp}", self._f.dedupe_ttl_seconds
+        ):
+            self._outcome.labels("recording_status", "duplicate").inc()
+            return _ACK
+        if status == "completed":
+            job = RecordingJob(
+                recording_sid=rec,
+                call_sid=sid,
+                url=req.params.get("RecordingUrl", ""),
+                duration=req.params.get("RecordingDuration", ""),
+                status=status,
+            )
+            self._store.add_recording_job(job)
+        self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
+        return _ACK

@@ -1,0 +1,87 @@
+"""The IVR as a deterministic state machine: a transition table and pure functions over it.
+
+A call enters in state ``menu`` (the ``ivr_main`` prompt). Each answer on ``/voice/menu`` is
+classified as an :class:`Event`; the table maps ``(state, event, retries exhausted?)`` to the
+next step and state. No clock, no randomness: the same session and input give the same result.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from webhook_app.settings import Menu, MenuOption
+from webhook_app.store import IvrSession
+
+
+class State(StrEnum):
+    MENU = "menu"
+    DONE = "done"
+
+
+class Event(StrEnum):
+    SELECTED = "selected"  # a digit or words that match a menu option
+    INVALID = "invalid"  # input that matches no option
+    TIMEOUT = "timeout"  # no input at all (Gather timed out)
+
+
+class Step(StrEnum):
+    ROUTE = "route"  # carry out the chosen option
+    REPROMPT_INVALID = "reprompt_invalid"
+    REPROMPT_TIMEOUT = "reprompt_timeout"
+    EXHAUSTED = "exhausted"  # retries used up: operator if configured, else goodbye
+
+
+# (state, event, retries exhausted) -> (step, next state). An unknown state restarts at MENU.
+TRANSITIONS: dict[tuple[State, Event, bool], tuple[Step, State]] = {
+    (State.MENU, Event.SELECTED, False): (Step.ROUTE, State.DONE),
+    (State.MENU, Event.SELECTED, True): (Step.ROUTE, State.DONE),
+    (State.MENU, Event.INVALID, False): (Step.REPROMPT_INVALID, State.MENU),
+    (State.MENU, Event.TIMEOUT, False): (Step.REPROMPT_TIMEOUT, State.MENU),
+    (State.MENU, Event.INVALID, True): (Step.EXHAUSTED, State.DONE),
+    (State.MENU, Event.TIMEOUT, True): (Step.EXHAUSTED, State.DONE),
+}
+
+
+@dataclass(frozen=True)
+class Transition:
+    """The decision for one answer: which step to render, the option, and the new session."""
+
+    step: Step
+    option: MenuOption | None
+    session: IvrSession
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def classify(menu: Menu, digits: str, speech: str) -> tuple[Event, MenuOption | None]:
+    """Turn Gather's ``Digits`` / ``SpeechResult`` into an event and the option chosen."""
+    digits, speech = digits.strip(), speech.strip()
+    if not digits and not speech:
+        return Event.TIMEOUT, None
+    if digits:
+        for option in menu.options:
+            if option.digit == digits:
+                return Event.SELECTED, option
+        return Event.INVALID, None
+    words = set(_WORD.findall(speech.lower()))
+    for option in menu.options:
+        if words & {k.lower() for k in (option.label, *option.keywords)}:
+            return Event.SELECTED, option
+    return Event.INVALID, None
+
+
+def advance(session: IvrSession, event: Event, option: MenuOption | None, menu: Menu) -> Transition:
+    """Apply one event to a session using :data:`TRANSITIONS`."""
+    try:
+        state = State(session.state)
+    except ValueError:
+        state = State.MENU  # a session written by an older version: start over
+    if state is State.DONE:
+        state, session = State.MENU, IvrSession(State.MENU)  # a new Gather on a finished call
+    exhausted = session.retries >= menu.max_retries
+    step, next_state = TRANSITIONS[(state, event, exhausted)]
+    retries = session.retries + 1 if step in (Step.REPROMPT_INVALID, Step.REPROMPT_TIMEOUT) else 0
+    return Transition(step, option if step is Step.ROUTE else None, IvrSession(next_state, retries))

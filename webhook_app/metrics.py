@@ -1,0 +1,46 @@
+"""Prometheus metrics of one app instance (its own registry, so tests can build many apps)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
+
+_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
+
+
+class Metrics:
+    """Requests, latency, signature failures and flow outcomes."""
+
+    content_type = CONTENT_TYPE_LATEST
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.requests = Counter(
+            "voice_webhook_requests",
+            "Webhook requests by flow and HTTP status.",
+            ("flow", "status"),
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "voice_webhook_request_seconds",
+            "Time spent handling a webhook request, by flow.",
+            ("flow",),
+            buckets=_BUCKETS,
+            registry=self.registry,
+        )
+        self.signature_failures = Counter(
+            "voice_webhook_signature_failures",
+            "Requests refused because X-Twilio-Signature was missing or wrong.",
+            ("flow",),
+            registry=self.registry,
+        )
+        self.outcomes = Counter(
+            "voice_flow_outcomes",
+            "Call-flow decisions (IVR step, dial target, duplicate callback...).",
+            ("flow", "outcome"),
+            registry=self.registry,
+        )
+
+    def render(self) -> bytes:
+        """The exposition text for ``GET /metrics``."""
+        return bytes(generate_latest(self.registry))

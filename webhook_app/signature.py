@@ -1,0 +1,115 @@
+"""Twilio's ``X-Twilio-Signature`` algorithm, implemented directly for speed.
+
+It decides exactly as ``twilio.request_validator.RequestValidator.validate`` does (proved by the
+property tests in ``tests/webhook_app/test_signature.py``), but builds the sorted parameter
+string once and compares in constant time with ``hmac.compare_digest``. The SDK costs ~0.135 ms
+per request (DESIGN §7), mostly exception-driven lookups per parameter; this costs ~15 µs.
+
+Where the SDK would raise (a non-numeric port, text that cannot be UTF-8 encoded, a JSON body
+without ``bodySHA256``), this returns False: such a request is refused, never a 500.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from collections.abc import Iterable
+from typing import Protocol
+from urllib.parse import ParseResult, parse_qs, urlparse
+
+HMAC_SHA1 = "HMAC_SHA1"
+HMAC_SHA256 = "HMAC_SHA256"
+_DIGESTS = {HMAC_SHA1: hashlib.sha1, HMAC_SHA256: hashlib.sha256}
+
+
+class MultiValued(Protocol):
+    """What a parsed form offers (werkzeug ``MultiDict``): keys and all values of a key."""
+
+    def keys(self) -> Iterable[str]: ...
+
+    def getlist(self, key: str) -> list[str]: ...
+
+
+def signature_algorithm(settings_header: str | None) -> str:
+    """The algorithm named in ``X-Twilio-Webhooks-Signature-Settings`` (default HMAC_SHA1)."""
+    for part in (settings_header or "").split(","):
+        name, separator, value = part.partition("=")
+        if separator and name.strip() == "algorithm" and value.strip():
+            return value.strip()
+    return HMAC_SHA1
+
+
+def _with_port(uri: ParseResult) -> str:
+    if uri.port:
+        return uri.geturl()
+    port = 443 if uri.scheme == "https" else 80
+    return uri._replace(netloc=f"{uri.netloc}:{port}").geturl()
+
+
+def _without_port(uri: ParseResult) -> str:
+    if not uri.port:
+        return uri.geturl()
+    return uri._replace(netloc=uri.netloc.split(":")[0]).geturl()
+
+
+def params_string(params: MultiValued) -> str:
+    """Keys sorted, each followed by its distinct values sorted: what Twilio appends to the URL."""
+    parts = []
+    for key in sorted(set(params.keys())):
+        for value in sorted(set(params.getlist(key))):
+            parts.append(key)
+            parts.append(value)
+    return "".join(parts)
+
+
+def compute_signature(token: bytes, payload: str, algorithm: str = HMAC_SHA1) -> str:
+    """Base64 HMAC of ``payload`` (the URL followed by the parameter string)."""
+    mac = hmac.new(token, payload.encode("utf-8"), _DIGESTS[algorithm.upper()])
+    return base64.b64encode(mac.digest()).decode("ascii")
+
+
+def _equal(expected: str, given: str) -> bool:
+    return hmac.compare_digest(expected.encode("utf-8"), given.encode("utf-8", "surrogatepass"))
+
+
+def is_valid_signature(
+    token: bytes,
+    uri: str,
+    params: MultiValued | str,
+    signature: str,
+    algorithm: str | None = None,
+) -> bool:
+    """True when ``signature`` is Twilio's signature of this request.
+
+    Args:
+        token: the Auth Token (or SharedKey secret), UTF-8 encoded.
+        uri: the full URL Twilio requested, query string included.
+        params: the form fields, or the raw body text of a JSON request.
+        signature: the ``X-Twilio-Signature`` header value.
+        algorithm: from :func:`signature_algorithm`; None means HMAC_SHA1.
+    """
+    algo = (algorithm or HMAC_SHA1).upper()
+    if algo not in _DIGESTS:
+        return False
+    try:
+        parsed = urlparse(uri)
+        with_port, without_port = _with_port(parsed), _without_port(parsed)
+        body_ok = True
+        if isinstance(params, str):
+            query = parse_qs(parsed.query)
+            if "bodySHA256" in query:
+                digest = hashlib.sha256(params.encode("utf-8")).hexdigest()
+                body_ok = _equal(digest, query["bodySHA256"][0])
+                suffix = ""
+            elif params:
+                return False  # the SDK raises TypeError here: a body it cannot sign
+            else:
+                suffix = ""
+        else:
+            suffix = params_string(params)
+        first = _equal(compute_signature(token, without_port + suffix, algo), signature)
+        second = _equal(compute_signature(token, with_port + suffix, algo), signature)
+    except (ValueError, UnicodeError):
+        return False  # bad port or unencodable text: the SDK raises, we refuse
+    return body_ok and (first or second)

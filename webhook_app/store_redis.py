@@ -1,0 +1,73 @@
+"""Redis backend of the state store, for several app servers sharing state.
+
+Dedupe uses ``SET key 1 NX EX ttl``: Redis runs it atomically, so exactly one caller gets OK.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import redis
+
+from webhook_app.store import CallEvent, IvrSession, RecordingJob, StoreError
+
+_PREFIX = "voice:"
+
+
+class RedisStore:
+    """Store on a Redis server (``VOICE_STORE_URL=redis://host:6379/0``)."""
+
+    def __init__(self, client: redis.Redis, prefix: str = _PREFIX) -> None:
+        self._r = client
+        self._p = prefix  # lets several apps (or test runs) share one Redis database
+
+    @classmethod
+    def from_url(cls, url: str, prefix: str = _PREFIX) -> RedisStore:
+        """Connect lazily; the first command reports an unreachable server as StoreError."""
+        try:
+            client = redis.Redis.from_url(
+                url, decode_responses=True, socket_timeout=2.0, socket_connect_timeout=2.0
+            )
+        except ValueError as exc:
+            raise StoreError(f"VOICE_STORE_URL: not a Redis URL ({exc})") from exc
+        return cls(client, prefix)
+
+    def _do(self, command: str, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return getattr(self._r, command)(*args, **kwargs)
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis store: {type(exc).__name__}: {exc}") from exc
+
+    def get_session(self, call_sid: str) -> IvrSession | None:
+        text = self._do("get", f"{self._p}ivr:{call_sid}")
+        return None if text is None else IvrSession.decode(str(text))
+
+    def put_session(self, call_sid: str, session: IvrSession, ttl_seconds: int) -> None:
+        self._do("set", f"{self._p}ivr:{call_sid}", session.encode(), ex=ttl_seconds)
+
+    def delete_session(self, call_sid: str) -> None:
+        self._do("delete", f"{self._p}ivr:{call_sid}")
+
+    def claim(self, key: str, ttl_seconds: int) -> bool:
+        return bool(self._do("set", f"{self._p}dedupe:{key}", "1", nx=True, ex=ttl_seconds))
+
+    def add_call_event(self, event: CallEvent) -> None:
+        self._do("rpush", f"{self._p}call_events", event.encode())
+
+    def call_events(self) -> list[CallEvent]:
+        rows = self._do("lrange", f"{self._p}call_events", 0, -1)
+        return [CallEvent(**json.loads(r)) for r in rows]
+
+    def add_recording_job(self, job: RecordingJob) -> None:
+        self._do("rpush", f"{self._p}recording_jobs", job.encode())
+
+    def recording_jobs(self) -> list[RecordingJob]:
+        rows = self._do("lrange", f"{self._p}recording_jobs", 0, -1)
+        return [RecordingJob(**json.loads(r)) for r in rows]
+
+    def ping(self) -> None:
+        self._do("ping")
+
+    def close(self) -> None:
+        self._r.close()

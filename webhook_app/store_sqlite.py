@@ -1,0 +1,126 @@
+"""SQLite backend of the state store: one file in WAL mode, one connection per process.
+
+Dedupe is atomic across processes because ``INSERT OR IGNORE`` on a primary key is decided by
+SQLite under its write lock; the row count tells whether this caller inserted the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+import time
+from collections.abc import Callable
+
+from webhook_app.store import CallEvent, IvrSession, RecordingJob, StoreError
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ivr_session (
+    call_sid TEXT PRIMARY KEY, session TEXT NOT NULL, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS call_event (id INTEGER PRIMARY KEY, event TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS recording_job (id INTEGER PRIMARY KEY, job TEXT NOT NULL);
+"""
+# Expired rows are purged on every Nth write rather than on a timer: no background thread.
+_PURGE_EVERY = 1000
+
+
+class SqliteStore:
+    """The default store; fine for one app server (any number of worker processes)."""
+
+    def __init__(self, path: str, clock: Callable[[], float] = time.time) -> None:
+        self._path = path
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._conn: sqlite3.Connection | None = None
+        self._pid = 0
+        self._writes = 0
+        self._connect()  # fail fast on a bad path; workers reconnect after fork
+
+    def _connect(self) -> sqlite3.Connection:
+        if self._conn is not None and self._pid == os.getpid():
+            return self._conn
+        try:
+            conn = sqlite3.connect(
+                self._path, timeout=10.0, isolation_level=None, check_same_thread=False
+            )
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreError(
+                f"SQLite store {self._path!r}: {exc}; check that the directory exists and is "
+                "writable, or set VOICE_STORE_URL"
+            ) from exc
+        self._conn, self._pid = conn, os.getpid()
+        return conn
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._lock:
+            try:
+                return self._connect().execute(sql, args)
+            except sqlite3.Error as exc:
+                raise StoreError(f"SQLite store {self._path!r}: {exc}") from exc
+
+    def _maybe_purge(self) -> None:
+        self._writes += 1
+        if self._writes % _PURGE_EVERY == 0:
+            now = self._clock()
+            self._run("DELETE FROM ivr_session WHERE expires_at <= ?", (now,))
+            self._run("DELETE FROM dedupe WHERE expires_at <= ?", (now,))
+
+    def get_session(self, call_sid: str) -> IvrSession | None:
+        row = self._run(
+            "SELECT session FROM ivr_session WHERE call_sid = ? AND expires_at > ?",
+            (call_sid, self._clock()),
+        ).fetchone()
+        return None if row is None else IvrSession.decode(row[0])
+
+    def put_session(self, call_sid: str, session: IvrSession, ttl_seconds: int) -> None:
+        self._run(
+            "INSERT OR REPLACE INTO ivr_session (call_sid, session, expires_at) VALUES (?, ?, ?)",
+            (call_sid, session.encode(), self._clock() + ttl_seconds),
+        )
+        self._maybe_purge()
+
+    def delete_session(self, call_sid: str) -> None:
+        self._run("DELETE FROM ivr_session WHERE call_sid = ?", (call_sid,))
+
+    def claim(self, key: str, ttl_seconds: int) -> bool:
+        now = self._clock()
+        # An expired key may be claimed again; deleting it first keeps INSERT OR IGNORE atomic.
+        self._run("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
+        cursor = self._run(
+            "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, now + ttl_seconds)
+        )
+        self._maybe_purge()
+        return cursor.rowcount == 1
+
+    def add_call_event(self, event: CallEvent) -> None:
+        self._run("INSERT INTO call_event (event) VALUES (?)", (event.encode(),))
+
+    def call_events(self) -> list[CallEvent]:
+        rows = self._run("SELECT event FROM call_event ORDER BY id").fetchall()
+        return [CallEvent(**_json(r[0])) for r in rows]
+
+    def add_recording_job(self, job: RecordingJob) -> None:
+        self._run("INSERT INTO recording_job (job) VALUES (?)", (job.encode(),))
+
+    def recording_jobs(self) -> list[RecordingJob]:
+        rows = self._run("SELECT job FROM recording_job ORDER BY id").fetchall()
+        return [RecordingJob(**_json(r[0])) for r in rows]
+
+    def ping(self) -> None:
+        self._run("SELECT 1").fetchone()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
+
+
+def _json(text: str) -> dict[str, str]:
+    data: dict[str, str] = json.loads(text)
+    return data
