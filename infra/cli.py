@@ -29,8 +29,9 @@ class Command:
 def commands() -> tuple[Command, ...]:
     """Every registered subcommand (imported here so `--help` lists them all)."""
     from infra.commands import validate
+    from infra.drift import command as drift
 
-    return (validate.COMMAND,)
+    return (validate.COMMAND, drift.COMMAND)
 
 
 def build_parser(available: Sequence[Command]) -> argparse.ArgumentParser:
