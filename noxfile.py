@@ -95,5 +95,42 @@ def local(session: nox.Session) -> None:
     session.run("python", "-m", "infra.local_job", "--project-dir", str(ROOT), *session.posargs)
 
 
+BENCH_DIR = Path(os.environ.get("VOICE_BENCH_DIR", "/work/shared/bench"))
+
+
+@nox.session(python=PYTHON)
+def bench(session: nox.Session) -> None:
+    """Webhook benchmark: this app (granian, gunicorn) vs the seed peers, side by side with wrk."""
+    install_project(session)
+    session.install("granian>=2.5", "fastapi", "uvicorn[standard]", "python-multipart")
+    express = CACHE / "bench" / "seed_express"
+    if not (express / "node_modules").exists():
+        express.parent.mkdir(parents=True, exist_ok=True)
+        session.run(
+            "cp", "-rT", str(BENCH_DIR / "peers" / "seed_express"), str(express), external=True
+        )
+        session.run("chmod", "-R", "u+w", str(express), external=True)
+        with session.chdir(express):
+            session.run("npm", "ci", "--no-audit", "--no-fund", external=True)
+    session.run(
+        "python",
+        "-m",
+        "webhook_app.bench",
+        "--bench-dir",
+        str(BENCH_DIR),
+        "--express-dir",
+        str(express),
+        *session.posargs,
+    )
+
+
+@nox.session(python=PYTHON)
+def serve(session: nox.Session) -> None:
+    """Run the webhook app locally (`python -m webhook_app`); config from the environment."""
+    install_project(session)
+    env = {"TWILIO_AUTH_TOKEN": os.environ.get("TWILIO_AUTH_TOKEN", "local-dev-auth-token")}
+    session.run("python", "-m", "webhook_app", env=env)
+
+
 def _env_flag(name: str) -> bool:
     return os.environ.get(name, "") not in ("", "0", "false")
