@@ -18,6 +18,8 @@ from twilio.http.http_client import TwilioHttpClient as _SdkHttpClient
 from twilio.http.response import Response
 
 BASE_URL_ENV = "TWILIO_API_BASE_URL"
+# Every request gets a timeout: the Pulumi host never cancels a hung call on its own.
+DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 def rewrite_url(url: str, base_url: str) -> str:
@@ -30,9 +32,10 @@ def rewrite_url(url: str, base_url: str) -> str:
 
 
 class TwilioHttpClient(_SdkHttpClient):  # type: ignore[misc]
-    """The SDK's requests-based client, optionally pointed at `TWILIO_API_BASE_URL`."""
+    """The SDK's requests-based client with a default timeout, optionally sent to the emulator."""
 
     def __init__(self, base_url: str | None = None, **kwargs: Any) -> None:
+        kwargs.setdefault("timeout", DEFAULT_TIMEOUT_SECONDS)
         super().__init__(**kwargs)
         self.base_url = base_url if base_url is not None else os.environ.get(BASE_URL_ENV) or None
 
