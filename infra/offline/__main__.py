@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from infra.offline import apply
-from infra.offline.deployment import StepError
+from infra.offline.deployment import Op, StepError, StepEvent, short_type
 from infra.offline.hostclient import HostError
 from infra.offline.stack_config import load_stack_config
 from infra.offline.state import StateError
@@ -53,6 +53,18 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+SYMBOLS = {Op.CREATE: "+", Op.UPDATE: "~", Op.REPLACE: "+-", Op.DELETE: "-"}
+
+
+def progress(event: StepEvent) -> None:
+    """One line per change, like `pulumi up` (unchanged resources are only counted)."""
+    symbol = SYMBOLS.get(event.op)
+    if symbol is None and event.op not in (Op.REFRESH_CHANGED, Op.REFRESH_GONE):
+        return
+    name = event.urn.rsplit("::", 1)[-1]
+    print(f"  {symbol or '*'} {event.op.value:<8} {short_type(event.type)} {name}", flush=True)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
@@ -70,6 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             state_path=state_path,
             program=apply.load_program(args.program) if args.command == "up" else None,
             workers=args.workers,
+            observer=progress,
         )
         operation = {"up": apply.up, "refresh": apply.refresh, "destroy": apply.destroy}
         result = operation[args.command](target)

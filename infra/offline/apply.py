@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.offline.deployment import Deployment, Summary
+from infra.offline.deployment import Deployment, Observer, Summary
 from infra.offline.hostclient import DynamicHost
 from infra.offline.mocks import run_program
 from infra.offline.stack_config import StackConfig
@@ -31,6 +31,7 @@ class Target:
     program: Program | None = None
     workers: int = DEFAULT_WORKERS
     host_env: Mapping[str, str] = field(default_factory=dict)
+    observer: Observer | None = None
 
 
 @dataclass
@@ -71,7 +72,9 @@ def _start(target: Target) -> tuple[DynamicHost, StackState]:
 def _run(target: Target, body: Callable[[Deployment], Result]) -> Result:
     host, state = _start(target)
     with host:
-        deployment = Deployment(host, state, lambda s: save_state(target.state_path, s))
+        deployment = Deployment(
+            host, state, lambda s: save_state(target.state_path, s), target.observer
+        )
         try:
             return body(deployment)
         finally:

@@ -71,6 +71,21 @@ class Registration:
     read_id: str = ""  # set for `ResourceOptions(id=...)` (ReadResource)
 
 
+@dataclass(frozen=True)
+class StepEvent:
+    """One finished step, for observers (progress lines, tests). Values are plaintext."""
+
+    op: Op
+    urn: str
+    type: str
+    id: str
+    inputs: Props
+    outputs: Props
+
+
+Observer = Callable[[StepEvent], None]
+
+
 @dataclass
 class Summary:
     """Counts of steps per operation and resource type, plus provider calls made."""
@@ -137,8 +152,10 @@ class Deployment:
         host: DynamicHost,
         state: StackState,
         checkpoint: Callable[[StackState], None] | None = None,
+        observer: Observer | None = None,
     ) -> None:
         self.host, self.state = host, state
+        self._observer = observer
         self.summary = Summary()
         self._checkpoint = checkpoint
         self._last_checkpoint = time.monotonic()
@@ -167,6 +184,10 @@ class Deployment:
             if self._checkpoint and now - self._last_checkpoint >= CHECKPOINT_INTERVAL_S:
                 self._last_checkpoint = now
                 self._checkpoint(self.state)
+
+    def _notify(self, event: StepEvent) -> None:
+        if self._observer is not None:
+            self._observer(event)
 
     def flush(self) -> None:
         """Write the state now (the caller does this at the end, success or not)."""
@@ -268,6 +289,7 @@ class Deployment:
             retain_on_delete=reg.retain_on_delete,
         )
         self._record(op, record, reg.type, reg.urn)
+        self._notify(StepEvent(op, reg.urn, reg.type, id_, checked, outs))
         program_outs = {
             k: (rpc.wrap_rpc_secret(v) if k in out_secret else v) for k, v in outs.items()
         }
@@ -330,6 +352,9 @@ class Deployment:
             self._call(
                 "Delete", record.urn, lambda: self.host.delete(record.urn, record.id, outs, ins)
             )
+        self._notify(
+            StepEvent(Op.DELETE, record.urn, record.type, record.id, record.inputs, record.outputs)
+        )
         if forget:
             self._record(Op.DELETE, None, record.type, record.urn)
         else:  # a replaced resource: its URN already holds the replacement
@@ -368,6 +393,7 @@ class Deployment:
             )
             if not outcome.id:
                 self._record(Op.REFRESH_GONE, None, record.type, record.urn)
+                self._notify(StepEvent(Op.REFRESH_GONE, record.urn, record.type, "", {}, {}))
                 with self._lock:
                     changes[record.urn] = ["<gone>"]
                 return
@@ -391,6 +417,9 @@ class Deployment:
             )
             op = Op.REFRESH_CHANGED if changed else Op.REFRESH_SAME
             self._record(op, updated, record.type, record.urn)
+            self._notify(
+                StepEvent(op, record.urn, record.type, outcome.id, new_inputs, outcome.outputs)
+            )
             if changed:
                 with self._lock:
                     changes[record.urn] = changed

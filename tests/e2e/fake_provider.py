@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import pickle
+import threading
 import uuid
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,11 @@ from pulumi.dynamic import (
     ResourceProvider,
     UpdateResult,
 )
+
+# pulumi 3.272's serialize_provider re-wraps pickle._Pickler._batch_setitems on every call and
+# never restores it (RecursionError after ~970 dynamic resources); restore it after each one.
+_PICKLER_ATTRS = {n: getattr(pickle._Pickler, n) for n in ("_batch_setitems", "save_dict")}
+_SERIALIZE_LOCK = threading.Lock()
 
 FIELDS = ("name", "size", "zone", "parent_sid", "password_fingerprint")
 
@@ -89,7 +96,23 @@ class FakeProvider(ResourceProvider):
         self._path(id_).unlink(missing_ok=True)
 
 
-class Parent(Resource, module="fake", name="Parent"):
+class _Restoring(Resource):
+    def __init__(
+        self,
+        provider: ResourceProvider,
+        name: str,
+        props: dict[str, Any],
+        opts: pulumi.ResourceOptions | None,
+    ) -> None:
+        with _SERIALIZE_LOCK:
+            try:
+                super().__init__(provider, name, props, opts)
+            finally:
+                for attr, value in _PICKLER_ATTRS.items():
+                    setattr(pickle._Pickler, attr, value)
+
+
+class Parent(_Restoring, module="fake", name="Parent"):
     sid: pulumi.Output[str]
 
     def __init__(
@@ -101,7 +124,7 @@ class Parent(Resource, module="fake", name="Parent"):
         super().__init__(FakeProvider("parent"), name, {**props, "sid": None}, opts)
 
 
-class Child(Resource, module="fake", name="Child"):
+class Child(_Restoring, module="fake", name="Child"):
     sid: pulumi.Output[str]
 
     def __init__(
