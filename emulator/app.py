@@ -7,6 +7,7 @@ path (`https://trunking.twilio.com/v1/Trunks` is served at `<base>/trunking/v1/T
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import socket
@@ -64,6 +65,12 @@ def build_url_map(kinds: Iterable[Kind]) -> Map:
     return Map(rules, strict_slashes=False, merge_slashes=False, redirect_defaults=False)
 
 
+@functools.cache
+def twilio_url_map() -> Map:
+    """The map for the catalog, built once per process (werkzeug compiles ~110 rules slowly)."""
+    return build_url_map(KINDS)
+
+
 def route_template(kind: Kind, operation: str) -> str:
     template = kind.list_path if operation in ("list", "create") else kind.instance_path
     return f"{OPERATION_METHODS[operation]} /{kind.sub}{template}"
@@ -93,7 +100,7 @@ class Emulator:
         self.faults = Faults(faults)
         self.counters = Counters()
         self.seed = list(numbers)
-        self.url_map = build_url_map(KINDS)
+        self.url_map = twilio_url_map()
         with self.store.lock:
             if not self.store.load():
                 seed_numbers(self.store, self.seed)

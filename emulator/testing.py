@@ -149,7 +149,10 @@ def running_emulator(
     server = make_server(
         "127.0.0.1", 0, emulator, threaded=True, request_handler=QuietRequestHandler
     )
-    thread = threading.Thread(target=server.serve_forever, name="twilio-emulator", daemon=True)
+    # A short poll interval makes shutdown quick (tests start hundreds of emulators).
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name="twilio-emulator", daemon=True
+    )
     thread.start()
     base_url = f"http://127.0.0.1:{server.port}"
     try:
