@@ -28,7 +28,8 @@ def test_incoming_phone_number_crud(account: Any) -> None:
     bought = account.incoming_phone_numbers.create(
         phone_number="+14155550199", voice_url="https://a.example/v"
     )
-    assert bought.sid.startswith("PN") and len(bought.sid) == 34
+    assert bought.sid.startswith("PN")
+    assert len(bought.sid) == 34
     assert bought.phone_number == "+14155550199"
     assert bought.voice_method == "POST"
     fetched = account.incoming_phone_numbers(bought.sid).fetch()
