@@ -1,0 +1,379 @@
+"""The main job on the `local` stack (`nox -s local`): emulator + webhook app + apply + a test call.
+
+Steps, each printed as it runs:
+1. validate the `local` stack's environment spec;
+2. start the Twilio emulator and the webhook app on loopback;
+3. apply the stack: `pulumi up --stack local --yes` (file backend under .cache/) when the Pulumi
+   CLI is installed, otherwise the offline harness (`python -m infra.offline up`) as a stand-in;
+4. show what now exists in the emulator, per kind;
+5. place a signed test call to the app (`ivr_main`) and print the TwiML it answers;
+6. stop both servers.
+Nothing here talks to Twilio: the emulator URL goes to the providers via `TWILIO_API_BASE_URL`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import yaml
+
+from infra import spec
+from infra.twilio_http import BASE_URL_ENV
+from infra.urls import webhook_url
+
+STACK = "local"
+PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/install/"
+DEFAULT_EMULATOR_PORT = 4010
+# Only encrypts the offline `local` stack's secrets (emulator credentials); override by env.
+LOCAL_PASSPHRASE = "local-stack-passphrase"  # noqa: S105
+STARTUP_TIMEOUT = 30.0
+
+
+@dataclass(frozen=True)
+class LocalSettings:
+    """What the job needs from `Pulumi.local.yaml`."""
+
+    account_sid: str
+    auth_token: str
+    public_base_url: str
+
+    @property
+    def app_port(self) -> int:
+        parts = urlsplit(self.public_base_url)
+        return parts.port or (443 if parts.scheme == "https" else 80)
+
+    @property
+    def app_host(self) -> str:
+        return urlsplit(self.public_base_url).hostname or "127.0.0.1"
+
+
+def read_settings(project_dir: Path) -> LocalSettings:
+    """Credentials and public base URL of the `local` stack.
+
+    The stack file may set `twilio:accountSid` / `twilio:authToken`; otherwise the emulator's
+    published local defaults apply (the `local` stack never talks to Twilio).
+    """
+    from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    raw = spec.read_stack_environment(project_dir, STACK)
+    data = yaml.safe_load((project_dir / f"Pulumi.{STACK}.yaml").read_text()) or {}
+    config: Mapping[str, Any] = data.get("config") or {}
+    creds: Mapping[str, Any] = raw.get("credentials") or {}
+    account_sid = str(
+        config.get("twilio:accountSid") or creds.get("account_sid") or DEFAULT_ACCOUNT_SID
+    )
+    token = config.get("twilio:authToken") or DEFAULT_AUTH_TOKEN
+    if not isinstance(token, str):
+        raise SystemExit(
+            f"Pulumi.{STACK}.yaml: twilio:authToken must be plain text on the local stack (it is "
+            "the emulator's token, not a real one); remove it to use the emulator's default"
+        )
+    return LocalSettings(account_sid, token, str(raw["public_base_url"]))
+
+
+# -- output ------------------------------------------------------------------------------------
+
+
+class Steps:
+    """Numbered, plain-language progress lines."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.current = 0
+
+    def start(self, title: str) -> None:
+        self.current += 1
+        print(f"\n==> [{self.current}/{self.total}] {title}", flush=True)
+
+    @staticmethod
+    def say(line: str = "") -> None:
+        print(f"    {line}" if line else "", flush=True)
+
+
+# -- servers -----------------------------------------------------------------------------------
+
+
+def port_is_free(host: str, port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        try:
+            sock.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind((host, 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_until_listening(
+    proc: subprocess.Popen[bytes], host: str, port: int, name: str, log: Path
+) -> None:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit(
+                f"{name} exited with code {proc.returncode} while starting; its log is {log}:\n"
+                + tail(log)
+            )
+        try:
+            with socket.create_connection((host, port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(
+        f"{name} did not listen on {host}:{port} within {STARTUP_TIMEOUT:.0f}s; see {log}"
+    )
+
+
+def tail(path: Path, lines: int = 20) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+@contextmanager
+def server(
+    name: str,
+    argv: Sequence[str],
+    env: Mapping[str, str],
+    address: tuple[str, int],
+    log: Path,
+    cwd: Path,
+) -> Iterator[subprocess.Popen[bytes]]:
+    """Run a server until the block ends; stop it with SIGTERM (then SIGKILL after 10 s)."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("wb") as out:
+        # argv is built here from sys.executable and fixed module names, never from input
+        proc = subprocess.Popen(  # noqa: S603
+            list(argv), env=dict(env), cwd=cwd, stdout=out, stderr=subprocess.STDOUT
+        )
+        try:
+            wait_until_listening(proc, *address, name, log)
+            yield proc
+        finally:
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+                    proc.wait()
+            Steps.say(f"stopped {name} (exit code {proc.returncode}); log: {log}")
+
+
+# -- apply -------------------------------------------------------------------------------------
+
+
+def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> int:
+    Steps.say("$ " + " ".join(argv))
+    return subprocess.run(list(argv), env=dict(env), cwd=cwd, check=False).returncode  # noqa: S603
+
+
+def pulumi_up(project_dir: Path, env: Mapping[str, str], pulumi: str) -> int:
+    """`pulumi up --stack local --yes` against a file backend under .cache/."""
+    backend = project_dir / ".cache" / "pulumi-state"
+    backend.mkdir(parents=True, exist_ok=True)
+    env = {
+        **env,
+        "PULUMI_BACKEND_URL": f"file://{backend}",
+        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", LOCAL_PASSPHRASE),
+        "PULUMI_SKIP_UPDATE_CHECK": "true",
+    }
+    code = run([pulumi, "stack", "select", "--create", STACK], env, project_dir)
+    if code == 0:
+        code = run([pulumi, "up", "--stack", STACK, "--yes"], env, project_dir)
+    return code
+
+
+def offline_up(project_dir: Path, env: Mapping[str, str]) -> int:
+    """The offline harness: Pulumi's dynamic-provider host, driven without the engine."""
+    state = project_dir / ".cache" / f"offline-{STACK}.json"
+    argv = [sys.executable, "-m", "infra.offline", "up", "--stack", STACK, "--state", str(state)]
+    return run(argv, env, project_dir)
+
+
+# -- inspection and the test call --------------------------------------------------------------
+
+
+def http_json(url: str, settings: LocalSettings) -> Any:
+    auth = base64.b64encode(f"{settings.account_sid}:{settings.auth_token}".encode()).decode()
+    request = urllib.request.Request(url, headers={"Authorization": f"Basic {auth}"})  # noqa: S310
+    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+        return json.load(response)
+
+
+def emulator_counts(base_url: str, settings: LocalSettings) -> dict[str, int]:
+    """Resources per kind in the emulator, from its admin API."""
+    from emulator.admin import counts_url
+
+    counts: dict[str, int] = http_json(counts_url(base_url), settings)
+    return counts
+
+
+def signed_test_call(settings: LocalSettings, app_url: str) -> tuple[int, str, str]:
+    """POST a Twilio-signed inbound call to `ivr_main`; return (status, url, body)."""
+    from twilio.request_validator import RequestValidator
+
+    public_url = webhook_url(settings.public_base_url, "ivr_main")
+    # The app validates the signature against the public URL Twilio would have used.
+    params = {
+        "AccountSid": settings.account_sid,
+        "CallSid": "CA" + "0" * 31 + "1",
+        "From": "+14155550199",
+        "To": "+14155550100",
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+    }
+    signature = RequestValidator(settings.auth_token).compute_signature(public_url, params)
+    target = app_url.rstrip("/") + urlsplit(public_url).path
+    request = urllib.request.Request(  # noqa: S310 (loopback http URL built above)
+        target,
+        data=urlencode(params).encode(),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
+            return response.status, public_url, response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, public_url, err.read().decode(errors="replace")
+
+
+# -- the job -----------------------------------------------------------------------------------
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m infra.local_job", description=__doc__)
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--emulator-port", type=int, default=DEFAULT_EMULATOR_PORT)
+    args = parser.parse_args(argv)
+    project_dir: Path = args.project_dir.resolve()
+    cache = project_dir / ".cache"
+    steps = Steps(6)
+
+    steps.start("Validate the `local` stack (python -m infra validate --stack local)")
+    validate = [sys.executable, "-m", "infra", "validate", "--stack", STACK]
+    code = run(validate, os.environ, project_dir)
+    if code != 0:
+        steps.say("The local stack's spec is invalid; fix Pulumi.local.yaml as described above.")
+        return code
+    settings = read_settings(project_dir)
+
+    host = "127.0.0.1"
+    emulator_port = args.emulator_port
+    if not port_is_free(host, emulator_port):
+        emulator_port = free_port(host)
+    emulator_url = f"http://{host}:{emulator_port}"
+    if not port_is_free(settings.app_host, settings.app_port):
+        steps.say(
+            f"Port {settings.app_port} is busy, but the local stack's public_base_url "
+            f"({settings.public_base_url}) needs it: stop whatever listens there and rerun."
+        )
+        return 2
+    app_url = f"http://{settings.app_host}:{settings.app_port}"
+    twilio_env = {
+        **os.environ,
+        BASE_URL_ENV: emulator_url,
+        "TWILIO_ACCOUNT_SID": settings.account_sid,
+        "TWILIO_AUTH_TOKEN": settings.auth_token,
+    }
+
+    with ExitStack() as servers:
+        steps.start(f"Start the Twilio emulator ({emulator_url}) and the webhook app ({app_url})")
+        servers.enter_context(
+            server(
+                "the Twilio emulator",
+                [
+                    *(sys.executable, "-m", "emulator", "--quiet", "--host", host),
+                    *("--port", str(emulator_port), "--account-sid", settings.account_sid),
+                    *("--state", str(cache / "emulator-state.json")),
+                ],
+                twilio_env,
+                (host, emulator_port),
+                cache / "logs" / "emulator.log",
+                project_dir,
+            )
+        )
+        Steps.say(f"emulator up: {emulator_url} (state: .cache/emulator-state.json)")
+        servers.enter_context(
+            server(
+                "the webhook app",
+                [sys.executable, "-m", "webhook_app"],
+                {
+                    **twilio_env,
+                    "PORT": str(settings.app_port),
+                    "HOST": settings.app_host,
+                    "PUBLIC_BASE_URL": settings.public_base_url,
+                    "VOICE_STORE_URL": f"sqlite:///{cache / 'webhook_app.sqlite3'}",
+                },
+                (settings.app_host, settings.app_port),
+                cache / "logs" / "webhook_app.log",
+                project_dir,
+            )
+        )
+        Steps.say(f"webhook app up: {app_url}")
+
+        pulumi = shutil.which("pulumi")
+        if pulumi:
+            steps.start("Apply the stack: pulumi up --stack local --yes (file backend in .cache/)")
+            code = pulumi_up(project_dir, twilio_env, pulumi)
+        else:
+            steps.start("Apply the stack WITHOUT the Pulumi CLI (offline stand-in)")
+            Steps.say("The Pulumi CLI is not installed, so `pulumi up` cannot run here.")
+            Steps.say(f"Install it from {PULUMI_INSTALL_URL} and rerun `nox -s local`.")
+            Steps.say("Meanwhile the offline harness applies the same program: it drives")
+            Steps.say("Pulumi's own dynamic-provider host over gRPC, but it is a stand-in for")
+            Steps.say("`pulumi up` (no Pulumi state, no preview, no policy packs), not an engine.")
+            code = offline_up(project_dir, twilio_env)
+        if code != 0:
+            Steps.say(f"Applying the stack failed (exit code {code}); see the output above.")
+            return code
+
+        steps.start("What now exists in the emulator")
+        counts = emulator_counts(emulator_url, settings)
+        width = max((len(k) for k in counts), default=0)
+        for kind, count in sorted(counts.items()):
+            Steps.say(f"{kind:<{width}}  {count}")
+        Steps.say(f"total: {sum(counts.values())} resources")
+
+        steps.start("Place a signed test call to the webhook app (flow ivr_main)")
+        status, public_url, body = signed_test_call(settings, app_url)
+        Steps.say(f"POST {public_url} (signed with the local auth token) -> HTTP {status}")
+        for line in body.strip().splitlines():
+            Steps.say(line)
+        if status != 200:
+            Steps.say("The app did not accept the signed call; see .cache/logs/webhook_app.log.")
+            return 1
+
+        steps.start("Stop the servers")
+    Steps.say("")
+    Steps.say("Done: the local stack is applied to the emulator and the app answers calls.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,81 @@
+"""The Pulumi program: stack config -> environment spec -> `VoiceEnvironment` -> stack outputs.
+
+`infra/__main__.py` calls `main()` when the Pulumi engine runs the program. It also runs under
+`pulumi.runtime.set_mocks` (the program tests and the offline apply harness), so it does nothing
+but read config, register resources and export.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+
+from infra import spec
+from infra.environment import VoiceEnvironment
+from infra.urls import webhook_url
+
+CONFIG_KEY = "environment"  # `twilio-voice:environment` in Pulumi.<stack>.yaml
+COMPONENT_NAME = "voice"
+
+
+def number_routing(number: spec.PhoneNumber) -> str:
+    """How calls to a number are routed: `flow:<flow>`, `application:<name>` or `trunk:<name>`."""
+    if number.application:
+        return f"application:{number.application}"
+    if number.trunk:
+        return f"trunk:{number.trunk}"
+    return f"flow:{number.flow}"
+
+
+def spec_outputs(env: spec.Environment) -> dict[str, Any]:
+    """The stack outputs that follow from the spec alone (no SIDs)."""
+    return {
+        "account_sid": env.credentials.account_sid,
+        "edge": env.edge,
+        "region": env.region,
+        "public_base_url": env.public_base_url,
+        "sip_domain_uris": {d.name: f"sip:{d.domain_name}" for d in env.sip_domains},
+        "trunk_termination_uris": {t.name: t.domain_name for t in env.trunks},
+        "number_routing": {n.e164: number_routing(n) for n in env.numbers},
+        "number_flow_urls": {
+            n.e164: webhook_url(env.public_base_url, n.flow) for n in env.numbers if n.flow
+        },
+    }
+
+
+def stack_outputs(env: spec.Environment, component: VoiceEnvironment) -> dict[str, Any]:
+    """Everything an operator needs after `pulumi up`: URIs, routing, SIDs, edge/region."""
+    return {
+        **spec_outputs(env),
+        "byoc_trunk_sids": component.byoc_trunk_sids,
+        "sip_domain_sids": component.sip_domain_sids,
+        "trunk_sids": component.trunk_sids,
+        "number_sids": component.number_sids,
+    }
+
+
+def load_from_config() -> spec.Environment:
+    """Read and validate `twilio-voice:environment`; a bad spec stops the run with its message."""
+    config = pulumi.Config()
+    raw = config.require_object(CONFIG_KEY)
+    full_key = f"{config.name}:{CONFIG_KEY}"
+    try:
+        return spec.load_environment(
+            raw,
+            stack=pulumi.get_stack(),
+            secrets_decrypted=pulumi.runtime.is_config_secret(full_key),
+        )
+    except spec.SpecError as err:
+        # RunError prints the message without a Python traceback: the message is the fix.
+        raise pulumi.RunError(str(err)) from None
+
+
+def main() -> dict[str, Any]:
+    """Register the stack's resources and export its outputs; returns the outputs."""
+    env = load_from_config()
+    component = VoiceEnvironment(COMPONENT_NAME, env)
+    outputs = stack_outputs(env, component)
+    for key, value in outputs.items():
+        pulumi.export(key, value)
+    return outputs

@@ -1,0 +1,195 @@
+"""The program's resource graph for each stack, as the engine would receive it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.environment import COMPONENT_TYPE
+from infra.program import COMPONENT_NAME
+from webhook_app.routes import ROUTES_BY_FLOW
+
+# set_mocks is process-global: keep the program runs in one worker, computed once per stack.
+pytestmark = pytest.mark.xdist_group("pulumi-mocks")
+
+ProgramRun = Any  # conftest.ProgramRun
+
+
+def declared(run: ProgramRun) -> dict[str, Any]:
+    env: dict[str, Any] = json.loads(run.config.values["twilio-voice:environment"])
+    return env
+
+
+def expected_counts(env: dict[str, Any]) -> dict[str, int]:
+    """Resource counts per kind, computed from the raw spec independently of the program."""
+    domains = env.get("sip_domains") or []
+    trunks = env.get("trunks") or []
+    numbers = env.get("numbers") or []
+    region = env.get("region")
+
+    def auth(d: dict[str, Any], section: str, key: str) -> int:
+        return len(((d.get("auth") or {}).get(section) or {}).get(key) or [])
+
+    counts = {
+        "IncomingPhoneNumber": len(numbers),
+        "Application": len(env.get("applications") or []),
+        "SipDomain": len(domains),
+        "SipDomainCallsCredentialListMapping": sum(
+            auth(d, "calls", "credential_lists") for d in domains
+        ),
+        "SipDomainCallsIpAccessControlListMapping": sum(
+            auth(d, "calls", "ip_access_control_lists") for d in domains
+        ),
+        "SipDomainRegistrationsCredentialListMapping": sum(
+            auth(d, "registrations", "credential_lists") for d in domains
+        ),
+        "CredentialList": len(env.get("credential_lists") or []),
+        "Credential": sum(
+            len(c.get("credentials") or []) for c in env.get("credential_lists") or []
+        ),
+        "IpAccessControlList": len(env.get("ip_access_control_lists") or []),
+        "IpAddress": sum(
+            len(a.get("ip_addresses") or []) for a in env.get("ip_access_control_lists") or []
+        ),
+        "Trunk": len(trunks),
+        "OriginationUrl": sum(len(t.get("origination_urls") or []) for t in trunks),
+        "TrunkCredentialList": sum(
+            len((t.get("termination") or {}).get("credential_lists") or []) for t in trunks
+        ),
+        "TrunkIpAccessControlList": sum(
+            len((t.get("termination") or {}).get("ip_access_control_lists") or []) for t in trunks
+        ),
+        # a number's trunk association is its own TrunkSid (no separate TrunkPhoneNumber)
+        "ByocTrunk": len(env.get("byoc_trunks") or []),
+        "ConnectionPolicy": len(env.get("connection_policies") or []),
+        "ConnectionPolicyTarget": sum(
+            len(p.get("targets") or []) for p in env.get("connection_policies") or []
+        ),
+        "IpRecord": len(env.get("ip_records") or []),
+        "SourceIpMapping": len(env.get("source_ip_mappings") or []),
+        "InboundProcessingRegion": sum(
+            1 for r in [*numbers, *domains, *trunks] if r.get("region") or region
+        ),
+    }
+    return {kind: n for kind, n in counts.items() if n}
+
+
+def test_one_resource_per_declared_item(run: ProgramRun) -> None:
+    counts = run.counts()
+    assert counts.pop(COMPONENT_TYPE) == 1
+    assert counts == expected_counts(declared(run))
+
+
+def test_every_resource_hangs_under_the_component(run: ProgramRun) -> None:
+    component = run.by_name(COMPONENT_NAME)
+    assert component.typ == COMPONENT_TYPE
+    assert not component.custom
+    for record in run.records:
+        if record is component:
+            continue
+        chain, cursor = [], record
+        while cursor.parent and cursor.parent != component.urn:
+            cursor = run.by_urn(cursor.parent)
+            chain.append(cursor.name)
+        assert cursor.parent == component.urn, f"{record.name} is not under the component"
+        assert record.custom
+        assert record.typ.startswith("pulumi-python:dynamic/twilio:")
+
+
+def test_children_are_parented_to_what_they_belong_to(run: ProgramRun) -> None:
+    env = declared(run)
+    for clist in env.get("credential_lists") or []:
+        parent = run.by_name(clist["name"])
+        for cred in clist.get("credentials") or []:
+            child = run.by_name(f"{clist['name']}/{cred['username']}")
+            assert child.parent == parent.urn
+            assert child.kind == "Credential"
+    for trunk in env.get("trunks") or []:
+        parent = next(r for r in run.of_kind("Trunk") if r.name == trunk["name"])
+        for url in trunk.get("origination_urls") or []:
+            child = run.by_name(f"{trunk['name']}/origination/{url['name']}")
+            assert child.parent == parent.urn
+    for policy in env.get("connection_policies") or []:
+        parent = next(r for r in run.of_kind("ConnectionPolicy") if r.name == policy["name"])
+        for target in policy["targets"]:
+            assert run.by_name(f"{policy['name']}/{target['name']}").parent == parent.urn
+
+
+def test_auth_mappings_wait_for_the_list_entries(run: ProgramRun) -> None:
+    mapping_kinds = (
+        "SipDomainCallsCredentialListMapping",
+        "SipDomainRegistrationsCredentialListMapping",
+        "TrunkCredentialList",
+    )
+    mappings = [r for k in mapping_kinds for r in run.of_kind(k)]
+    credentials = run.of_kind("Credential")
+    for mapping in mappings:
+        list_name = mapping.name.rsplit("/", 1)[-1]
+        members = [c.urn for c in credentials if c.name.startswith(f"{list_name}/")]
+        assert set(members) <= set(mapping.dependencies), mapping.name
+    for mapping in [
+        *run.of_kind("SipDomainCallsIpAccessControlListMapping"),
+        *run.of_kind("TrunkIpAccessControlList"),
+    ]:
+        acl = mapping.name.rsplit("/", 1)[-1]
+        members = [a.urn for a in run.of_kind("IpAddress") if a.name.startswith(f"{acl}/")]
+        assert set(members) <= set(mapping.dependencies), mapping.name
+
+
+def test_number_routing_edges(run: ProgramRun) -> None:
+    for number in declared(run).get("numbers") or []:
+        record = run.by_name(number["e164"])
+        assert record.kind == "IncomingPhoneNumber"
+        assert record.protect, "numbers are adopted: they must be protected"
+        assert not record.retain_on_delete, "destroy resets the voice config, it does not retain"
+        if number.get("trunk"):
+            trunk = next(r for r in run.of_kind("Trunk") if r.name == number["trunk"])
+            assert trunk.urn in record.dependencies
+            assert record.plain("trunk_sid") == f"mock-sid:{trunk.name}"
+            assert record.plain("voice_application_sid") is None
+        if number.get("application"):
+            app = next(r for r in run.of_kind("Application") if r.name == number["application"])
+            assert app.urn in record.dependencies
+            assert record.plain("voice_application_sid") == f"mock-sid:{app.name}"
+            assert record.plain("trunk_sid") is None
+    assert not run.of_kind("TrunkPhoneNumber")
+
+
+def test_webhook_urls_come_from_the_route_table(run: ProgramRun) -> None:
+    env = declared(run)
+    base = env["public_base_url"].rstrip("/")
+
+    def url(flow: str) -> str:
+        return base + ROUTES_BY_FLOW[flow].path
+
+    for number in env.get("numbers") or []:
+        record = run.by_name(number["e164"])
+        if number.get("flow"):
+            assert record.plain("voice_url") == url(number["flow"])
+        else:
+            assert record.plain("voice_url") is None
+    for domain in env.get("sip_domains") or []:
+        record = next(r for r in run.of_kind("SipDomain") if r.name == domain["name"])
+        assert record.plain("voice_url") == url(domain["flow"])
+        assert record.plain("domain_name") == domain["domain_name"]
+    for app in env.get("applications") or []:
+        record = next(r for r in run.of_kind("Application") if r.name == app["name"])
+        assert record.plain("voice_url") == url(app["flow"])
+
+
+def test_passwords_are_secret(run: ProgramRun) -> None:
+    credentials = run.of_kind("Credential")
+    assert credentials, f"stack {run.stack} declares no credentials: the test would prove nothing"
+    for cred in credentials:
+        assert cred.is_secret("password"), f"{cred.name}: password registered in plain text"
+        assert "password" in cred.additional_secret_outputs
+    placeholders = set(run.config.secrets)
+    for record in run.records:
+        for key, value in record.inputs.items():
+            if key in ("password", "__provider"):
+                continue
+            assert not (set(json.dumps(value, default=str).split('"')) & placeholders), (
+                f"{record.name}.{key} carries a secret in plain text"
+            )
