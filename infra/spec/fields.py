@@ -126,6 +126,17 @@ def _check_e164(value: str) -> str:
 def _domain_checker(suffix: str, kind: str) -> Any:
     def check(value: str) -> str:
         example = f"acme-prod.{suffix}"
+        head, _, tail = suffix.partition(".")
+        if re.fullmatch(rf"[^.]+\.{head}\.[a-z]{{2}}[0-9]\.{re.escape(tail)}", value):
+            raise _fail(
+                "domain_name",
+                "{kind} domain name '{value}' is regional; Twilio documents only "
+                "<label>.{suffix} names: use e.g. '{example}' and set region: instead",
+                kind=kind,
+                value=value,
+                suffix=suffix,
+                example=example,
+            )
         if not value.endswith("." + suffix):
             raise _fail(
                 "domain_name",

@@ -1,0 +1,107 @@
+"""infra.urls: flow names become webhook URLs from the app's route table, never typed by hand."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from spec_samples import valid_spec
+
+from infra import spec
+from infra.urls import (
+    UnknownFlowError,
+    Webhook,
+    disaster_recovery_webhook,
+    flow_url,
+    join_url,
+    route_for,
+    voice_webhooks,
+    webhook,
+    webhook_url,
+)
+from webhook_app.routes import ROUTES, ROUTES_BY_FLOW, Route
+
+BASE = "https://voice.example.com"
+
+
+@pytest.mark.parametrize(
+    ("base", "expected"),
+    [
+        ("https://voice.example.com", "https://voice.example.com/voice/inbound"),
+        ("https://voice.example.com/", "https://voice.example.com/voice/inbound"),
+        ("https://voice.example.com/twilio", "https://voice.example.com/twilio/voice/inbound"),
+        ("https://voice.example.com/twilio//", "https://voice.example.com/twilio/voice/inbound"),
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8080/voice/inbound"),
+    ],
+)
+def test_webhook_url_joins_without_double_slashes(base: str, expected: str) -> None:
+    assert webhook_url(base, "ivr_main") == expected
+    assert flow_url(base, "ivr_main") == expected
+
+
+@given(
+    prefix=st.lists(st.from_regex(r"[a-z0-9-]{1,8}", fullmatch=True), max_size=3),
+    trailing=st.booleans(),
+    route=st.sampled_from([r for r in ROUTES if r.twilio]),
+)
+def test_joined_path_is_prefix_plus_route(prefix: list[str], trailing: bool, route: Route) -> None:
+    base = BASE + "".join("/" + p for p in prefix) + ("/" if trailing else "")
+    url = webhook_url(base, route.flow)
+    path = url.removeprefix(BASE)
+    assert "//" not in path
+    assert path == "".join("/" + p for p in prefix) + route.path
+
+
+@pytest.mark.parametrize("flow", ["nope", "healthz", "metrics"])
+def test_unknown_or_non_twilio_flow_raises_listing_valid_flows(flow: str) -> None:
+    with pytest.raises(UnknownFlowError, match=r"use one of: byoc_inbound, call_status"):
+        webhook_url(BASE, flow)
+
+
+def test_every_twilio_route_resolves_with_its_method() -> None:
+    for flow, route in ROUTES_BY_FLOW.items():
+        if route.twilio:
+            assert route_for(flow) is route
+            assert webhook(BASE, flow) == Webhook(BASE + route.path, "POST")
+
+
+def test_join_url_drops_query_and_keeps_port() -> None:
+    assert join_url("https://h.example:8443/a/", "/b") == "https://h.example:8443/a/b"
+
+
+def _env() -> spec.Environment:
+    return spec.load_environment(valid_spec(), "prod", secrets_decrypted=False)
+
+
+def test_number_routed_by_flow_gets_all_three_webhooks() -> None:
+    hooks = voice_webhooks(BASE, _env().numbers[0])
+    assert hooks.voice == Webhook(f"{BASE}/voice/inbound", "POST")
+    assert hooks.fallback == Webhook(f"{BASE}/voice/fallback", "POST")
+    assert hooks.status_callback == Webhook(f"{BASE}/voice/status", "POST")
+
+
+def test_number_routed_by_application_has_no_voice_url() -> None:
+    hooks = voice_webhooks(BASE, _env().numbers[1])
+    assert (hooks.voice, hooks.fallback, hooks.status_callback) == (None, None, None)
+
+
+def test_sip_domain_byoc_and_application_webhooks() -> None:
+    env = _env()
+    domain_hooks = voice_webhooks(env.public_base_url, env.sip_domains[0])
+    assert domain_hooks.voice == Webhook(f"{BASE}/voice/sip/inbound", "POST")
+    assert domain_hooks.fallback is None
+    assert voice_webhooks(BASE, env.byoc_trunks[0]).voice == Webhook(
+        f"{BASE}/voice/byoc/inbound", "POST"
+    )
+    assert voice_webhooks(BASE, env.applications[0]).fallback == Webhook(
+        f"{BASE}/voice/fallback", "POST"
+    )
+
+
+def test_trunk_disaster_recovery_webhook() -> None:
+    trunk = _env().trunks[0]
+    assert disaster_recovery_webhook(BASE, trunk) == Webhook(
+        f"{BASE}/voice/trunk/disaster-recovery", "POST"
+    )
+    bare = spec.Trunk.model_validate({"name": "t", "domain_name": "t.pstn.twilio.com"})
+    assert disaster_recovery_webhook(BASE, bare) is None
