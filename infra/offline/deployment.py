@@ -362,14 +362,16 @@ class Deployment:
                 self.summary.steps[(Op.DELETE, short_type(record.type))] += 1
 
     def _delete_all(self, records: list[ResourceRecord], workers: int) -> None:
-        protected = [r.urn for r in records if r.protect]
+        protected = [r for r in records if r.protect]
         if protected:
-            names = ", ".join(short_type(u) + " " + u.rsplit("::", 1)[-1] for u in protected[:5])
+            names = ", ".join(f"{short_type(r.type)} {r.name}" for r in protected[:5])
+            more = f" and {len(protected) - 5} more" if len(protected) > 5 else ""
             raise StepError(
-                protected[0],
+                protected[0].urn,
                 "Delete",
-                f"refusing to delete {len(protected)} protected resource(s) ({names}); "
-                "run `python -m infra.offline unprotect --stack <stack>` first",
+                f"refusing to delete {len(protected)} protected resource(s): {names}{more}. "
+                f"Run `python -m infra.offline unprotect --stack {self.state.stack}` (the offline "
+                "`pulumi state unprotect --all`) first",
             )
         errors = run_dependents_first(records, self._delete, workers)
         self.flush()

@@ -103,9 +103,20 @@ def run_program(
 ) -> dict[str, Any]:
     """Run `program` once against the host; return its stack outputs (secrets masked)."""
 
+    thread_loops: list[asyncio.AbstractEventLoop] = []
+
+    def thread_loop() -> None:
+        # The mock monitor needs an event loop in each executor thread; own them so they are
+        # closed here rather than half-closed by the garbage collector at exit.
+        thread_loops.append(asyncio.new_event_loop())
+        asyncio.set_event_loop(thread_loops[-1])
+
     def run() -> dict[str, Any]:
         loop = asyncio.new_event_loop()
-        loop.set_default_executor(ThreadPoolExecutor(workers, thread_name_prefix="register"))
+        executor = ThreadPoolExecutor(
+            workers, thread_name_prefix="register", initializer=thread_loop
+        )
+        loop.set_default_executor(executor)
         asyncio.set_event_loop(loop)
         try:
             settings.ROOT.set(None)  # a fresh root Stack for this run
@@ -121,6 +132,8 @@ def run_program(
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
             asyncio.set_event_loop(None)
+            for other in thread_loops:
+                other.close()
 
     # The SDK keeps its settings in context variables: run in a copy so nothing leaks out.
     return contextvars.copy_context().run(run)
