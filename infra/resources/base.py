@@ -275,6 +275,10 @@ class TwilioProvider(ResourceProvider, Generic[A]):
     def configure(self, req: ConfigureRequest) -> None:
         self._config = {key: req.config.get(key) for key in CONFIG_KEYS.values()}
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Never pickle configured credentials, even if a configured instance is serialized.
+        return {k: v for k, v in self.__dict__.items() if k != "_config"}
+
     # -- plumbing --
 
     def api(self) -> TwilioApi:
