@@ -109,8 +109,8 @@ class PhoneNumber(SpecModel):
             if extra:
                 raise PydanticCustomError(
                     "number_route",
-                    "{keys} only apply when the number routes by flow; Twilio ignores them "
-                    "with {route} (set them on the {route} instead, or remove them)",
+                    "{keys}: Twilio ignores a number's own fallback and status callback URLs "
+                    "when it routes by {route}; remove them",
                     {"keys": " and ".join(extra), "route": routes[0]},
                 )
         return self

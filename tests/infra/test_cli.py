@@ -114,7 +114,7 @@ CASES: list[Case] = [
         "number-fallback-with-app",
         set_("numbers[1].fallback_flow", "voice_fallback"),
         "numbers[1]",
-        "fallback_flow only apply when the number routes by flow",
+        "fallback_flow: Twilio ignores a number's own fallback and status callback URLs",
     ),
     # flows
     Case(
