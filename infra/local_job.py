@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode, urlsplit
+from xml.etree import ElementTree
 
 import yaml
 
@@ -179,7 +180,9 @@ def server(
                 except subprocess.TimeoutExpired:
                     proc.kill()
                     proc.wait()
-            Steps.say(f"stopped {name} (exit code {proc.returncode}); log: {log}")
+            # -15: it stopped on our SIGTERM, as asked
+            code = "" if proc.returncode in (0, -15) else f" (exit code {proc.returncode})"
+            Steps.say(f"stopped {name}{code}; log: {log}")
 
 
 # -- apply -------------------------------------------------------------------------------------
@@ -263,6 +266,17 @@ def signed_test_call(settings: LocalSettings, app_url: str) -> tuple[int, str, s
         return err.code, public_url, err.read().decode(errors="replace")
 
 
+def pretty_xml(body: str) -> str:
+    """Indented TwiML for reading; the raw body when it is not XML."""
+    try:
+        # our own app's answer on loopback, not untrusted input
+        root = ElementTree.fromstring(body)  # noqa: S314
+    except ElementTree.ParseError:
+        return body.strip()
+    ElementTree.indent(root, space="  ")
+    return ElementTree.tostring(root, encoding="unicode")
+
+
 # -- the job -----------------------------------------------------------------------------------
 
 
@@ -287,6 +301,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     emulator_port = args.emulator_port
     if not port_is_free(host, emulator_port):
         emulator_port = free_port(host)
+        steps.say(f"(port {args.emulator_port} is busy; the emulator uses {emulator_port})")
     emulator_url = f"http://{host}:{emulator_port}"
     if not port_is_free(settings.app_host, settings.app_port):
         steps.say(
@@ -311,6 +326,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                     *(sys.executable, "-m", "emulator", "--quiet", "--host", host),
                     *("--port", str(emulator_port), "--account-sid", settings.account_sid),
                     *("--state", str(cache / "emulator-state.json")),
+                    # the account owns the numbers the local stack declares (and a few more)
+                    *("--seed-file", str(project_dir / f"Pulumi.{STACK}.yaml")),
                 ],
                 twilio_env,
                 (host, emulator_port),
@@ -359,11 +376,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         for kind, count in sorted(counts.items()):
             Steps.say(f"{kind:<{width}}  {count}")
         Steps.say(f"total: {sum(counts.values())} resources")
+        Steps.say(
+            "(incoming_phone_number counts every number the emulated account owns; the stack "
+            "adopts and configures the ones it declares, it never buys numbers)"
+        )
 
         steps.start("Place a signed test call to the webhook app (flow ivr_main)")
         status, public_url, body = signed_test_call(settings, app_url)
         Steps.say(f"POST {public_url} (signed with the local auth token) -> HTTP {status}")
-        for line in body.strip().splitlines():
+        for line in pretty_xml(body).splitlines():
             Steps.say(line)
         if status != 200:
             Steps.say("The app did not accept the signed call; see .cache/logs/webhook_app.log.")
