@@ -167,7 +167,7 @@ class Emulator:
                 405, errors.METHOD_NOT_ALLOWED, f"Method not allowed; use: {allowed}"
             ) from None
         except (NotFound, HTTPException):
-            raise errors.not_found(request.path) from None
+            raise errors.not_found(twilio_path_of(request.path)) from None
         return str(endpoint), {k: str(v) for k, v in params.items()}
 
     def _authenticate(self, request: Request, params: Mapping[str, str]) -> None:
@@ -185,7 +185,7 @@ class Emulator:
         account = params.get("AccountSid")
         if account is not None and account != config.account_sid:
             if not (account.startswith("AC") and len(account) == 34):
-                raise errors.not_found(request.path)
+                raise errors.not_found(twilio_path_of(request.path))
             raise TwilioError(401, errors.AUTHENTICATE, "Authenticate")
 
     def _with_fault(
@@ -216,7 +216,7 @@ class Emulator:
         query = {k: v for k, v in request.args.items()}
         form = {k: v for k, v in request.form.items()} if request.method == "POST" else {}
         renderer = Renderer(self.store, request.host_url)
-        path = request.path
+        path = twilio_path_of(request.path)
         with self.store.lock:
             if operation == "list":
                 records = self.crud.list(kind, params, query, path)
@@ -236,6 +236,12 @@ class Emulator:
                 status = 200
             self.store.save()
             return _json(renderer.instance(kind, record, params), status)
+
+
+def twilio_path_of(path: str) -> str:
+    """`/trunking/v1/Trunks` -> `/v1/Trunks`: the path as Twilio would name it in errors."""
+    parts = path.split("/", 2)
+    return "/" + parts[2] if len(parts) == 3 else path
 
 
 def _json(body: Any, status: int) -> Response:

@@ -23,9 +23,15 @@ DEFAULT_TIMEOUT_SECONDS = 30.0
 
 
 def rewrite_url(url: str, base_url: str) -> str:
-    """Map a Twilio API URL onto `base_url` using the host's first label as a path prefix."""
+    """Map a Twilio API URL onto `base_url` using the host's first label as a path prefix.
+
+    URLs already on `base_url` (v1 pagination follows the server's absolute `next_page_url`)
+    are left alone.
+    """
     original = urlsplit(url)
     base = urlsplit(base_url)
+    if (original.scheme, original.netloc) == (base.scheme, base.netloc):
+        return url
     subdomain = original.hostname.split(".", 1)[0] if original.hostname else ""
     path = f"{base.path.rstrip('/')}/{subdomain}{original.path}"
     return urlunsplit((base.scheme, base.netloc, path, original.query, original.fragment))
