@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.offline.deployment import Deployment, Observer, Summary
+from infra.offline.deployment import Deployment, Observer, StepError, Summary
 from infra.offline.hostclient import DynamicHost
 from infra.offline.mocks import run_program
 from infra.offline.stack_config import StackConfig
@@ -87,15 +87,19 @@ def up(target: Target) -> Result:
 
     def body(deployment: Deployment) -> Result:
         started = time.perf_counter()
-        outputs = run_program(
-            program,
-            deployment,
-            project=target.config.project,
-            stack=target.config.stack,
-            config=target.config.values,
-            secret_keys=target.config.secret_keys,
-            workers=target.workers,
-        )
+        try:
+            outputs = run_program(
+                program,
+                deployment,
+                project=target.config.project,
+                stack=target.config.stack,
+                config=target.config.values,
+                secret_keys=target.config.secret_keys,
+                workers=target.workers,
+            )
+        except StepError as exc:
+            # The SDK re-raises whichever failed registration it awaits last; report the cause.
+            raise (deployment.first_error or exc) from None
         deployment.finish_up(target.workers)
         elapsed = time.perf_counter() - started
         return Result(deployment.summary, deployment.state, elapsed, outputs=outputs)

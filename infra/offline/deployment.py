@@ -195,6 +195,11 @@ class Deployment:
             with self._lock:
                 self._checkpoint(self.state)
 
+    @property
+    def first_error(self) -> StepError | None:
+        """The step failure that stopped the run (later steps only report being skipped)."""
+        return self._failed
+
     def _fail(self, error: StepError) -> StepError:
         with self._lock:
             if self._failed is None:
