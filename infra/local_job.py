@@ -284,6 +284,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m infra.local_job", description=__doc__)
     parser.add_argument("--project-dir", type=Path, default=Path.cwd())
     parser.add_argument("--emulator-port", type=int, default=DEFAULT_EMULATOR_PORT)
+    parser.add_argument(
+        "--offline",
+        action="store_true",
+        help="apply with the offline harness even when the Pulumi CLI is installed",
+    )
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     cache = project_dir / ".cache"
@@ -354,14 +359,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         Steps.say(f"webhook app up: {app_url}")
 
-        pulumi = shutil.which("pulumi")
+        pulumi = None if args.offline else shutil.which("pulumi")
         if pulumi:
             steps.start("Apply the stack: pulumi up --stack local --yes (file backend in .cache/)")
             code = pulumi_up(project_dir, twilio_env, pulumi)
         else:
             steps.start("Apply the stack WITHOUT the Pulumi CLI (offline stand-in)")
-            Steps.say("The Pulumi CLI is not installed, so `pulumi up` cannot run here.")
-            Steps.say(f"Install it from {PULUMI_INSTALL_URL} and rerun `nox -s local`.")
+            if args.offline:
+                Steps.say("--offline: not using the Pulumi CLI, as asked.")
+            else:
+                Steps.say("The Pulumi CLI is not installed, so `pulumi up` cannot run here.")
+                Steps.say(f"Install it from {PULUMI_INSTALL_URL} and rerun `nox -s local`.")
             Steps.say("Meanwhile the offline harness applies the same program: it drives")
             Steps.say("Pulumi's own dynamic-provider host over gRPC, but it is a stand-in for")
             Steps.say("`pulumi up` (no Pulumi state, no preview, no policy packs), not an engine.")

@@ -1,0 +1,82 @@
+"""The main job (`nox -s local`) end to end, on a copy of the project with free ports."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from infra.local_job import LocalSettings, pretty_xml, read_settings
+
+ROOT = Path(__file__).resolve().parents[3]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def local_project(tmp_path: Path, app_port: int) -> Path:
+    """Pulumi.yaml + Pulumi.local.yaml with the app moved to `app_port`."""
+    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    doc = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
+    doc["config"]["twilio-voice:environment"]["public_base_url"] = f"http://127.0.0.1:{app_port}"
+    (tmp_path / "Pulumi.local.yaml").write_text(yaml.safe_dump(doc))
+    return tmp_path
+
+
+def test_settings_default_to_the_emulator_credentials(tmp_path: Path) -> None:
+    from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+
+    settings = read_settings(local_project(tmp_path, 18080))
+    assert settings == LocalSettings(
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, settings.public_base_url
+    )
+    assert settings.app_port == 18080
+    assert settings.app_host == "127.0.0.1"
+
+
+def test_pretty_xml_indents_twiml_and_passes_other_text() -> None:
+    assert pretty_xml("<Response><Say>hi</Say></Response>") == (
+        "<Response>\n  <Say>hi</Say>\n</Response>"
+    )
+    assert pretty_xml("forbidden\n") == "forbidden"
+
+
+@pytest.mark.slow
+def test_main_job_applies_the_local_stack_and_answers_a_signed_call(tmp_path: Path) -> None:
+    project = local_project(tmp_path, free_port())
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.local_job",
+            "--project-dir",
+            str(project),
+            "--offline",
+            "--emulator-port",
+            str(free_port()),
+        ],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    out = result.stdout
+    assert result.returncode == 0, out + result.stderr
+    assert "stand-in" in out
+    assert "+ create   SipDomain local-pbx" in out
+    assert "sip_domain " in out  # the emulator's per-kind counts
+    assert "-> HTTP 200" in out
+    assert "<Response>" in out
+    assert "stopped the webhook app" in out
+    assert "stopped the Twilio emulator" in out
+    assert (project / ".cache" / "emulator-state.json").is_file()
