@@ -9,6 +9,8 @@ from typing import Any
 
 import yaml
 
+from infra.spec.context import LOCAL_STACK
+from infra.spec.issues import SpecError, SpecIssue
 from infra.spec.load import load_environment
 from infra.spec.models import Environment
 
@@ -48,8 +50,8 @@ def stack_file(project_dir: Path, stack: str) -> Path:
     return project_dir / f"Pulumi.{stack}.yaml"
 
 
-def read_stack_environment(project_dir: Path, stack: str) -> Mapping[str, Any]:
-    """The raw value of `<project>:environment` in `Pulumi.<stack>.yaml`."""
+def read_stack_config(project_dir: Path, stack: str) -> tuple[Mapping[str, Any], str]:
+    """The `config:` mapping of `Pulumi.<stack>.yaml` and the spec's config key in it."""
     key = config_key(project_name(project_dir))
     path = stack_file(project_dir, stack)
     if not path.is_file():
@@ -69,13 +71,74 @@ def read_stack_environment(project_dir: Path, stack: str) -> Mapping[str, Any]:
             f"{path}: config key '{key}' must be a mapping (the structured spec), "
             f"got {type(raw).__name__}"
         )
+    return config, key
+
+
+def read_stack_environment(project_dir: Path, stack: str) -> Mapping[str, Any]:
+    """The raw value of `<project>:environment` in `Pulumi.<stack>.yaml`."""
+    config, key = read_stack_config(project_dir, stack)
+    raw: Mapping[str, Any] = config[key]
     return raw
 
 
 def load_stack_file(project_dir: Path, stack: str) -> Environment:
-    """Validate a stack file as `validate` and `drift` see it (secrets not decrypted)."""
-    raw = read_stack_environment(project_dir, stack)
-    return load_environment(raw, stack, secrets_decrypted=False)
+    """Validate a stack file as `validate` and `drift` see it (secrets not decrypted).
+
+    Also checks the Twilio provider keys next to the spec: `twilio:authToken` and
+    `twilio:apiSecret` are secrets; `twilio:accountSid`, `apiKey` and `edge` agree with the spec.
+    """
+    config, key = read_stack_config(project_dir, stack)
+    provider_issues = provider_config_issues(config, config[key], stack)
+    try:
+        env = load_environment(config[key], stack, secrets_decrypted=False)
+    except SpecError as exc:
+        raise SpecError(stack, [*provider_issues, *exc.issues], shape=exc.shape) from None
+    if provider_issues:
+        raise SpecError(stack, provider_issues)
+    return env
+
+
+# Provider config key -> the spec value it must agree with (path inside the environment).
+_PROVIDER_MIRRORS: dict[str, tuple[str, ...]] = {
+    "twilio:accountSid": ("credentials", "account_sid"),
+    "twilio:apiKey": ("credentials", "api_key_sid"),
+    # Not twilio:region: the REST API region and the inbound processing region may differ.
+    "twilio:edge": ("edge",),
+}
+PROVIDER_SECRET_KEYS: tuple[str, ...] = ("twilio:authToken", "twilio:apiSecret")
+
+
+def provider_config_issues(
+    config: Mapping[str, Any], environment: Any, stack: str
+) -> list[SpecIssue]:
+    """Problems with the `twilio:*` provider keys of a stack file (read without decrypting)."""
+    issues: list[SpecIssue] = []
+    if stack != LOCAL_STACK:
+        for key in PROVIDER_SECRET_KEYS:
+            value = config.get(key)
+            if value is not None and not (isinstance(value, Mapping) and "secure" in value):
+                issues.append(
+                    SpecIssue(
+                        key,
+                        f"{key} is plain text; outside the `local` stack it must be a Pulumi "
+                        f"secret: `pulumi config set --secret {key} <value>`",
+                    )
+                )
+    for key, spec_path in _PROVIDER_MIRRORS.items():
+        value = config.get(key)
+        declared: Any = environment
+        for part in spec_path:
+            declared = declared.get(part) if isinstance(declared, Mapping) else None
+        if value is not None and declared is not None and value != declared:
+            where = ".".join(spec_path)
+            issues.append(
+                SpecIssue(
+                    key,
+                    f"{key} is '{value}' but the spec's {where} is '{declared}'; make them "
+                    f"agree (or drop {key} and let the spec decide)",
+                )
+            )
+    return issues
 
 
 def _read_yaml(path: Path) -> Any:

@@ -124,9 +124,11 @@ def valid_spec() -> dict[str, Any]:
     return copy.deepcopy(_BASE)
 
 
-def write_project(root: Path, stack: str, environment: Any) -> Path:
+def write_project(
+    root: Path, stack: str, environment: Any, extra_config: dict[str, Any] | None = None
+) -> Path:
     """Write Pulumi.yaml and Pulumi.<stack>.yaml (with `environment` under the config key)."""
     (root / "Pulumi.yaml").write_text(PROJECT_YAML, encoding="utf-8")
-    document = {"config": {"twilio-voice:environment": environment}}
+    document = {"config": {**(extra_config or {}), "twilio-voice:environment": environment}}
     (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     return root

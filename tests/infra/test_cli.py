@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import runpy
 import subprocess
 import sys
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -648,6 +650,108 @@ def test_plaintext_password_is_rejected_on_prod_but_accepted_on_local(
     out = capsys.readouterr().out
     assert "1 in plain text (allowed on the local stack only)" in out
     assert PLAIN_OK not in out
+
+
+# --- the Twilio provider keys next to the spec ----------------------------------------------
+
+PROVIDER_CASES = [
+    (
+        "auth-token-plain",
+        {"twilio:authToken": "plain-token-value"},
+        "twilio:authToken",
+        "plain text; outside the `local` stack it must be a Pulumi secret",
+    ),
+    ("api-secret-plain", {"twilio:apiSecret": "s3cret"}, "twilio:apiSecret", "--secret"),
+    (
+        "account-mismatch",
+        {"twilio:accountSid": "AC" + "f" * 32},
+        "twilio:accountSid",
+        "but the spec's credentials.account_sid is",
+    ),
+    (
+        "edge-mismatch",
+        {"twilio:edge": "dublin"},
+        "twilio:edge",
+        "twilio:edge is 'dublin' but the spec's edge is 'ashburn'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("extra", "path", "fragment"),
+    [c[1:] for c in PROVIDER_CASES],
+    ids=[c[0] for c in PROVIDER_CASES],
+)
+def test_provider_keys_are_checked(
+    tmp_path: Path,
+    extra: dict[str, Any],
+    path: str,
+    fragment: str,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    write_project(tmp_path, "prod", valid_spec(), extra)
+    code = cli.main(["validate", "--stack", "prod", "--project-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    line = next(ln for ln in err.splitlines() if f"prod: {path}: " in ln)
+    assert fragment in line
+    assert "plain-token-value" not in err
+
+
+def test_provider_secrets_may_be_secure_or_plain_on_local(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secure = {"twilio:authToken": {"secure": "v1:abc:def"}, "twilio:accountSid": spec_sid()}
+    write_project(tmp_path, "prod", valid_spec(), secure)
+    assert cli.main(["validate", "--stack", "prod", "--project-dir", str(tmp_path)]) == 0
+    local = valid_spec()
+    for clist in local["credential_lists"]:
+        for cred in clist["credentials"]:
+            cred["password"] = PLAIN_OK
+    write_project(tmp_path, "local", local, {"twilio:authToken": "emulator-token"})
+    assert cli.main(["validate", "--stack", "local", "--project-dir", str(tmp_path)]) == 0
+    assert "emulator-token" not in capsys.readouterr().out
+
+
+def spec_sid() -> str:
+    sid: str = valid_spec()["credentials"]["account_sid"]
+    return sid
+
+
+def test_provider_and_spec_issues_are_listed_together(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    spec = valid_spec()
+    spec["edge"] = "mars"
+    write_project(tmp_path, "prod", spec, {"twilio:authToken": "plain"})
+    assert cli.main(["validate", "--stack", "prod", "--project-dir", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "prod: twilio:authToken: " in err
+    assert "prod: edge: " in err
+
+
+# --- infra/__main__.py serves two masters ------------------------------------------------------
+
+
+def test_main_module_runs_the_cli_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(
+        sys, "argv", ["infra", "validate", "--stack", "prod", "--project-dir", str(REPO)]
+    )
+    with pytest.raises(SystemExit) as info:
+        runpy.run_module("infra.__main__", run_name="__main__")
+    assert info.value.code == 0
+
+
+def test_main_module_runs_the_program_under_the_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    import pulumi.runtime.settings
+
+    calls: list[str] = []
+    fake_program = types.ModuleType("infra.program")
+    fake_program.main = lambda: calls.append("program")  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "infra.program", fake_program)
+    monkeypatch.setattr(pulumi.runtime.settings, "get_monitor", lambda: object())
+    runpy.run_module("infra.__main__", run_name="__main__")
+    assert calls == ["program"]
 
 
 # --- exit 2: the stack cannot be read -------------------------------------------------------
