@@ -280,16 +280,20 @@ class Deployment:
 
         # The engine's annotateSecrets: an output named like a secret input stays secret.
         out_secret = (secret_keys & set(outs)) | set(reg.additional_secret_outputs)
+        # Masked in the state file: secret inputs and outputs echoing them (plaintext the program
+        # supplied). Provider-derived secret outputs (the credential fingerprints) are kept: the
+        # provider's Diff compares against them, and a salted scrypt hash is not the secret.
+        masked_outs = secret_keys & set(outs)
         record = ResourceRecord(
             urn=reg.urn,
             type=reg.type,
             name=reg.name,
             id=id_,
             inputs=mask_secrets(_public(checked), secret_keys),
-            outputs=mask_secrets(_public(outs), out_secret),
+            outputs=mask_secrets(_public(outs), masked_outs),
             provider=str(outs.get(PROVIDER_KEY) or checked[PROVIDER_KEY]),
             dependencies=sorted(set(reg.dependencies) - {reg.urn}),
-            secret_keys=sorted(secret_keys | out_secret),
+            secret_keys=sorted(secret_keys | masked_outs),
             protect=reg.protect,
             retain_on_delete=reg.retain_on_delete,
         )

@@ -2,9 +2,10 @@
 
 One entry per resource: URN, type, id, checked inputs, outputs, the serialized provider (so
 `refresh` and `destroy` can run without the program, as the engine does from its state) and the
-URNs it depends on. Secret values are never written: a top-level input or output that was a
-Pulumi secret is replaced by `MASK` (the providers keep a fingerprint of write-only values, which
-is what their diffs compare).
+URNs it depends on. Secret plaintext is never written: a top-level input that was a Pulumi
+secret, and an output of the same name, is replaced by `MASK`. Outputs a provider marks secret
+itself (`additional_secret_outputs`, here the salted scrypt fingerprints of credential passwords)
+are kept, because the provider's `Diff` compares the new password against them.
 """
 
 from __future__ import annotations
