@@ -193,8 +193,38 @@ def run(argv: Sequence[str], env: Mapping[str, str], cwd: Path) -> int:
     return subprocess.run(list(argv), env=dict(env), cwd=cwd, check=False).returncode  # noqa: S603
 
 
+def stack_python(project_dir: Path) -> Path:
+    """The interpreter of the virtualenv `Pulumi.yaml` names (runtime.options.virtualenv)."""
+    data = yaml.safe_load((project_dir / "Pulumi.yaml").read_text()) or {}
+    runtime = data.get("runtime")
+    options = runtime.get("options", {}) if isinstance(runtime, Mapping) else {}
+    venv = project_dir / str(options.get("virtualenv") or ".venv")
+    return venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def ensure_stack_venv(project_dir: Path) -> int:
+    """Pulumi runs the program in the stack's virtualenv: make sure `infra` is installed there."""
+    python = stack_python(project_dir)
+    probe = [str(python), "-c", "import infra.program, pulumi, twilio"]
+    if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:  # noqa: S603
+        return 0
+    Steps.say(f"Installing the project into {python.parent.parent} (the program's virtualenv)")
+    if not python.exists():
+        code = run(
+            [sys.executable, "-m", "venv", str(python.parent.parent)], os.environ, project_dir
+        )
+        if code != 0:
+            return code
+    return run(
+        [str(python), "-m", "pip", "install", "-q", "-e", str(project_dir)], os.environ, project_dir
+    )
+
+
 def pulumi_up(project_dir: Path, env: Mapping[str, str], pulumi: str) -> int:
     """`pulumi up --stack local --yes` against a file backend under .cache/."""
+    code = ensure_stack_venv(project_dir)
+    if code != 0:
+        return code
     backend = project_dir / ".cache" / "pulumi-state"
     backend.mkdir(parents=True, exist_ok=True)
     env = {
@@ -203,6 +233,7 @@ def pulumi_up(project_dir: Path, env: Mapping[str, str], pulumi: str) -> int:
         "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", LOCAL_PASSPHRASE),
         "PULUMI_SKIP_UPDATE_CHECK": "true",
     }
+    # First run: creates the stack in the file backend (a passphrase salt is added to the file).
     code = run([pulumi, "stack", "select", "--create", STACK], env, project_dir)
     if code == 0:
         code = run([pulumi, "up", "--stack", STACK, "--yes"], env, project_dir)

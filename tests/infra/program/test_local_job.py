@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import shutil
+import json
+import os
 import socket
 import subprocess
 import sys
@@ -25,7 +26,10 @@ def free_port() -> int:
 
 def local_project(tmp_path: Path, app_port: int) -> Path:
     """Pulumi.yaml + Pulumi.local.yaml with the app moved to `app_port`."""
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    # the program's virtualenv: the one running the tests (it has `infra` installed)
+    project["runtime"]["options"]["virtualenv"] = str(Path(sys.executable).parent.parent)
+    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     doc = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
     doc["config"]["twilio-voice:environment"]["public_base_url"] = f"http://127.0.0.1:{app_port}"
     (tmp_path / "Pulumi.local.yaml").write_text(yaml.safe_dump(doc))
@@ -80,3 +84,65 @@ def test_main_job_applies_the_local_stack_and_answers_a_signed_call(tmp_path: Pa
     assert "stopped the webhook app" in out
     assert "stopped the Twilio emulator" in out
     assert (project / ".cache" / "emulator-state.json").is_file()
+
+
+FAKE_PULUMI = """#!/bin/sh
+python3 - "$@" <<'PY'
+import json, os, sys
+keys = ("PULUMI_BACKEND_URL", "PULUMI_CONFIG_PASSPHRASE", "TWILIO_API_BASE_URL",
+        "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN")
+with open(os.environ["FAKE_PULUMI_LOG"], "a") as log:
+    log.write(json.dumps({"argv": sys.argv[1:], "cwd": os.getcwd(),
+                          "env": {k: os.environ.get(k) for k in keys}}) + "\\n")
+PY
+"""
+
+
+@pytest.mark.slow
+def test_main_job_runs_pulumi_up_with_a_file_backend_when_the_cli_exists(tmp_path: Path) -> None:
+    (tmp_path / "project").mkdir()
+    project = local_project(tmp_path / "project", free_port())
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    fake = bin_dir / "pulumi"
+    fake.write_text(FAKE_PULUMI)
+    fake.chmod(0o755)
+    log = tmp_path / "pulumi-calls.jsonl"
+    emulator_port = free_port()
+    env = {
+        **os.environ,
+        "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}",
+        "FAKE_PULUMI_LOG": str(log),
+    }
+    env.pop("PULUMI_CONFIG_PASSPHRASE", None)
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "infra.local_job",
+            "--project-dir",
+            str(project),
+            "--emulator-port",
+            str(emulator_port),
+        ],
+        cwd=project,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "stand-in" not in result.stdout
+    calls = [json.loads(line) for line in log.read_text().splitlines()]
+    assert [c["argv"] for c in calls] == [
+        ["stack", "select", "--create", "local"],
+        ["up", "--stack", "local", "--yes"],
+    ]
+    for call in calls:
+        assert call["cwd"] == str(project)
+        assert call["env"]["PULUMI_BACKEND_URL"] == f"file://{project / '.cache' / 'pulumi-state'}"
+        assert call["env"]["PULUMI_CONFIG_PASSPHRASE"]
+        assert call["env"]["TWILIO_API_BASE_URL"] == f"http://127.0.0.1:{emulator_port}"
+        assert call["env"]["TWILIO_ACCOUNT_SID"].startswith("AC")
+        assert call["env"]["TWILIO_AUTH_TOKEN"]
