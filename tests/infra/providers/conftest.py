@@ -38,9 +38,15 @@ class Sleeps:
     def __init__(self) -> None:
         self.delays: list[float] = []
         self.hook: Callable[[], None] | None = None
+        self.now = 0.0
+
+    def clock(self) -> float:
+        """Fake monotonic time: only the injected sleeps advance it."""
+        return self.now
 
     def __call__(self, seconds: float) -> None:
         self.delays.append(seconds)
+        self.now += seconds
         if self.hook is not None:
             self.hook()
 
@@ -61,7 +67,9 @@ def provider(sleeps: Sleeps) -> Callable[[str], TwilioProvider[Any]]:
         def factory(config: Mapping[str, Any]) -> TwilioApi:
             creds = resolve_credentials(config, os.environ)
             if creds.cache_key not in apis:
-                apis[creds.cache_key] = TwilioApi(creds, policy, sleep=sleeps, jitter=lambda c: c)
+                apis[creds.cache_key] = TwilioApi(
+                    creds, policy, sleep=sleeps, jitter=lambda c: c, clock=sleeps.clock
+                )
             return apis[creds.cache_key]
 
         instance.api_factory = factory  # type: ignore[method-assign]

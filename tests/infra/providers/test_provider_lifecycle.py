@@ -16,7 +16,6 @@ from typing import Any
 import pytest
 
 from emulator.testing import RunningEmulator
-from infra.resources import PROVIDERS
 from infra.resources.base import PROVIDER_KEY, TwilioProvider
 
 PASSWORD = "Str0ngPassw0rd!"
@@ -356,7 +355,8 @@ def test_lifecycle(
         assert refreshed.outs[name] == value
         if name in p.kind.input_names:
             assert p.diff(created.id, refreshed.outs, _checked(p, props)).changes is True
-            assert refreshed.inputs is not None and refreshed.inputs[name] == value
+            assert refreshed.inputs is not None
+            assert refreshed.inputs[name] == value
 
     p.delete(created.id, outs)
     p.delete(created.id, outs)  # already gone (or already reset): still fine
