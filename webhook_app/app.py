@@ -18,7 +18,6 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
-from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import (
     BadRequest,
     Forbidden,
@@ -33,6 +32,7 @@ from werkzeug.wrappers import Request
 
 from webhook_app.addresses import mask_phone
 from webhook_app.flows import CallRequest, Flows, Handler
+from webhook_app.forms import parse_form
 from webhook_app.logs import LOGGER_NAME, configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
@@ -108,6 +108,7 @@ class WebhookApp:
         missing = self._twilio_flows - self._handlers.keys()
         if missing:  # a route added to the table without a handler is a programming error
             raise RuntimeError(f"routes without a handler: {sorted(missing)}")
+        self._routes_seen: dict[tuple[str, str], str] = {}
         self._counters: dict[tuple[str, int], Any] = {}
         self._timers: dict[str, Any] = {}
 
@@ -119,7 +120,7 @@ class WebhookApp:
         call: Mapping[str, str] = {}
         try:
             request = TwilioRequest(environ)
-            flow, _ = self.url_map.bind_to_environ(environ).match()
+            flow = self._match(environ)
             if flow in self._twilio_flows:
                 params = self._verified_params(flow, request, environ)
                 call = params
@@ -151,6 +152,16 @@ class WebhookApp:
         self._record(flow, status, started, call)
         return result
 
+    def _match(self, environ: WSGIEnvironment) -> str:
+        """The flow for this method and path; werkzeug's Map decides, a memo remembers hits."""
+        key = (environ.get("REQUEST_METHOD", ""), environ.get("PATH_INFO", ""))
+        flow = self._routes_seen.get(key)
+        if flow is None:
+            flow, _ = self.url_map.bind_to_environ(environ).match()
+            if len(self._routes_seen) < 256:  # hits only; a bounded few paths per route
+                self._routes_seen[key] = flow
+        return flow
+
     def _verified_params(
         self, flow: str, request: TwilioRequest, environ: WSGIEnvironment
     ) -> Mapping[str, str]:
@@ -162,19 +173,19 @@ class WebhookApp:
         if not signature:
             raise Forbidden("X-Twilio-Signature is missing")
         mimetype = request.mimetype
-        params: Mapping[str, str]
-        signed: MultiDict[str, str] | str
-        if mimetype == "application/x-www-form-urlencoded":
-            form = request.form
-            signed, params = form, form
+        data = request.get_data()  # limited to MAX_BODY_BYTES by TwilioRequest (413)
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise BadRequest("the body is not UTF-8") from exc
+        params: dict[str, str] = {}
+        signed: list[tuple[str, str]] | str
+        if mimetype == "application/x-www-form-urlencoded" or not data:
+            signed = parse_form(text)
+            for key, value in signed:
+                params.setdefault(key, value)  # first value wins, like MultiDict.get
         elif mimetype == "application/json":
-            try:
-                text = request.get_data().decode("utf-8")
-            except UnicodeDecodeError as exc:
-                raise BadRequest("the JSON body is not UTF-8") from exc
-            signed, params = text, {}
-        elif not request.get_data():
-            signed, params = MultiDict(), {}
+            signed = text
         else:
             raise UnsupportedMediaType("send application/x-www-form-urlencoded or JSON")
         url = public_url(environ, request.host)

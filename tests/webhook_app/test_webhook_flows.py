@@ -1,0 +1,242 @@
+# ruff: noqa: S314 (parses the app's own TwiML, not untrusted input)
+"""Every call-flow step through the app, compared with golden TwiML (tests/webhook_app/golden/).
+
+Regenerate after an intended change with ``UPDATE_GOLDEN=1 pytest tests/webhook_app`` and review
+the diff of the golden files.
+"""
+
+from __future__ import annotations
+
+import os
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from conftest import GOLDEN, AppFactory, make_settings
+
+from webhook_app.settings import FlowSettings, Menu, MenuOption
+from webhook_app.store import IvrSession
+from webhook_app.store_sqlite import SqliteStore
+
+CALL = "CA0123456789abcdef0123456789abcdef"
+BASE_PARAMS = {"AccountSid": "AC" + "0" * 32, "CallSid": CALL, "From": "+12125550199"}
+
+# The benchmark's expected answer to the inbound call (bench/check.py), as a contract.
+BENCH_EXPECTED = (
+    '<?xml version="1.0" encoding="UTF-8"?><Response>'
+    '<Gather action="/voice/menu" input="dtmf" method="POST" numDigits="1" timeout="5">'
+    '<Say language="en-US" voice="Polly.Joanna">Press 1 for sales. Press 2 for support.</Say>'
+    "</Gather>"
+    '<Say language="en-US" voice="Polly.Joanna">No input received. Goodbye.</Say><Hangup />'
+    "</Response>"
+)
+
+FLOWS = FlowSettings(
+    byoc_routes={"+14155550150": "sip:pbx@carrier.example.com", "+14155550151": "+14155550160"},
+    disaster_recovery_number="+14155550170",
+)
+
+
+@dataclass
+class Case:
+    name: str
+    path: str
+    params: dict[str, str] = field(default_factory=dict)
+    flows: FlowSettings = FLOWS
+    session: IvrSession | None = None
+
+
+CASES = [
+    Case("ivr_main", "/voice/inbound", {"To": "+14155550100"}),
+    Case("ivr_menu_sales", "/voice/menu", {"Digits": "1"}),
+    Case("ivr_menu_support_conference", "/voice/menu", {"Digits": "2"}),
+    Case("ivr_menu_voicemail", "/voice/menu", {"SpeechResult": "leave a message"}),
+    Case("ivr_menu_invalid", "/voice/menu", {"Digits": "7"}),
+    Case("ivr_menu_timeout", "/voice/menu", {}),
+    Case(
+        "ivr_menu_exhausted_operator", "/voice/menu", {"Digits": "7"}, session=IvrSession("menu", 2)
+    ),
+    Case(
+        "ivr_menu_exhausted_goodbye",
+        "/voice/menu",
+        {},
+        session=IvrSession("menu", 2),
+        flows=FlowSettings(operator_number=None),
+    ),
+    Case(
+        "ivr_main_speech",
+        "/voice/inbound",
+        {},
+        flows=FlowSettings(menu=Menu(input="dtmf speech", prompt="Say sales or support.")),
+    ),
+    Case(
+        "ivr_menu_sip_user",
+        "/voice/menu",
+        {"Digits": "3"},
+        flows=FlowSettings(
+            menu=Menu(options=(MenuOption(digit="3", label="alice", action="sip", target="alice"),))
+        ),
+    ),
+    Case("sip_inbound_user", "/voice/sip/inbound", {"To": "sip:alice@acme.sip.twilio.com"}),
+    Case("sip_inbound_pstn", "/voice/sip/inbound", {"To": "sip:+14155550123@acme.sip.twilio.com"}),
+    Case("sip_inbound_unknown", "/voice/sip/inbound", {"To": "sip:mallory@acme.sip.twilio.com"}),
+    Case(
+        "dial_status_completed",
+        "/voice/dial/status?then=pstn&user=alice",
+        {"DialCallStatus": "completed"},
+    ),
+    Case(
+        "dial_status_pstn_fallback",
+        "/voice/dial/status?then=pstn&user=alice",
+        {"DialCallStatus": "no-answer"},
+    ),
+    Case(
+        "dial_status_no_answer_message",
+        "/voice/dial/status?then=message",
+        {"DialCallStatus": "busy"},
+    ),
+    Case(
+        "dial_status_voicemail", "/voice/dial/status?then=voicemail", {"DialCallStatus": "failed"}
+    ),
+    Case("byoc_inbound_sip", "/voice/byoc/inbound", {"To": "+14155550150"}),
+    Case("byoc_inbound_number", "/voice/byoc/inbound", {"To": "sip:+14155550151@byoc.example"}),
+    Case("byoc_inbound_ivr", "/voice/byoc/inbound", {"To": "+14155550199"}),
+    Case("conference_customer", "/voice/transfer", {}),
+    Case(
+        "conference_agent",
+        f"/voice/transfer?leg=agent&customer={CALL}",
+        {"CallSid": "CA" + "a" * 32},
+    ),
+    Case(
+        "conference_supervisor",
+        f"/voice/transfer?leg=supervisor&customer={CALL}",
+        {"CallSid": "CA" + "b" * 32},
+    ),
+    Case("voicemail", "/voice/voicemail", {}),
+    Case("voicemail_done", "/voice/voicemail/done", {"RecordingUrl": "https://api.twilio.com/r"}),
+    Case("voice_fallback", "/voice/fallback", {"ErrorCode": "11200"}),
+    Case("trunk_disaster_recovery", "/voice/trunk/disaster-recovery", {"To": "+14155550100"}),
+    Case(
+        "trunk_disaster_recovery_voicemail",
+        "/voice/trunk/disaster-recovery",
+        {},
+        flows=FlowSettings(),
+    ),
+]
+
+
+def _post(make_twilio: AppFactory, store: SqliteStore, case: Case) -> Any:
+    if case.session is not None:
+        store.put_session(CALL, case.session, 60)
+    twilio = make_twilio(make_settings(caller_id="+14155550199", flows=case.flows))
+    return twilio.post(case.path, {**BASE_PARAMS, **case.params})
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_golden_twiml(make_twilio: AppFactory, store: SqliteStore, case: Case) -> None:
+    response = _post(make_twilio, store, case)
+    assert response.status_code == 200, response.data
+    assert response.headers["Content-Type"] == "text/xml; charset=utf-8"
+    ET.fromstring(response.data)  # well-formed
+    golden = GOLDEN / f"{case.name}.xml"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.parent.mkdir(exist_ok=True)
+        golden.write_bytes(response.data)
+    assert response.data == golden.read_bytes()
+
+
+def _canon(xml: bytes | str) -> Any:
+    def walk(e: ET.Element) -> Any:
+        return (e.tag, sorted(e.attrib.items()), (e.text or "").strip(), [walk(c) for c in e])
+
+    return walk(ET.fromstring(xml.encode() if isinstance(xml, str) else xml))
+
+
+def test_inbound_answer_is_the_benchmark_contract(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    response = _post(make_twilio, store, CASES[0])
+    assert _canon(response.data) == _canon(BENCH_EXPECTED)
+
+
+def test_inbound_opens_an_ivr_session_and_menu_walks_it(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    twilio = make_twilio()
+    twilio.post("/voice/inbound", BASE_PARAMS)
+    assert store.get_session(CALL) == IvrSession("menu", 0)
+    twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
+    assert store.get_session(CALL) == IvrSession("menu", 1)
+    twilio.post("/voice/menu", BASE_PARAMS)
+    assert store.get_session(CALL) == IvrSession("menu", 2)
+    last = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
+    assert store.get_session(CALL) is None  # done: forgotten
+    assert b"<Number>+14155550100</Number>" in last.data  # the operator
+
+
+def test_conference_rooms_are_deterministic_per_customer_call(
+    make_twilio: AppFactory,
+) -> None:
+    twilio = make_twilio()
+    customer = twilio.post("/voice/transfer", BASE_PARAMS)
+    agent = twilio.post(f"/voice/transfer?leg=agent&customer={CALL}", {"CallSid": "CA" + "1" * 32})
+    other = twilio.post("/voice/transfer", {**BASE_PARAMS, "CallSid": "CA" + "2" * 32})
+
+    def room(r: Any) -> str:
+        return str(ET.fromstring(r.data).find("./Dial/Conference").text)  # type: ignore[union-attr]
+
+    assert room(customer) == room(agent) != room(other)
+    assert room(customer).startswith("transfer-")
+
+
+@pytest.mark.parametrize(
+    ("path", "params"),
+    [
+        ("/voice/transfer?leg=boss", BASE_PARAMS),
+        ("/voice/transfer?leg=agent", BASE_PARAMS),  # no customer CallSid
+        ("/voice/inbound", {"From": "+12125550199"}),  # no CallSid
+        ("/voice/sip/inbound", {"CallSid": CALL}),  # no To
+    ],
+)
+def test_malformed_twilio_requests_are_400(
+    make_twilio: AppFactory, path: str, params: dict[str, str]
+) -> None:
+    assert make_twilio().post(path, params).status_code == 400
+
+
+def test_status_callback_is_stored_once(make_twilio: AppFactory, store: SqliteStore) -> None:
+    twilio = make_twilio()
+    params = {
+        **BASE_PARAMS,
+        "CallStatus": "completed",
+        "Timestamp": "Tue, 24 Nov 2026 10:00:00 +0000",
+        "CallDuration": "42",
+    }
+    first = twilio.post("/voice/status", params)
+    again = twilio.post("/voice/status", params)
+    assert first.status_code == again.status_code == 204
+    assert [e.status for e in store.call_events()] == ["completed"]
+    later = twilio.post("/voice/status", {**params, "Timestamp": "Tue, 24 Nov 2026 10:00:05 +0000"})
+    assert later.status_code == 204
+    assert len(store.call_events()) == 2
+
+
+def test_recording_callback_queues_a_job_once(make_twilio: AppFactory, store: SqliteStore) -> None:
+    twilio = make_twilio()
+    params = {
+        **BASE_PARAMS,
+        "RecordingSid": "RE" + "1" * 32,
+        "RecordingStatus": "completed",
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE1",
+        "RecordingDuration": "17",
+    }
+    for _ in range(3):
+        assert twilio.post("/voice/recording/status", params).status_code == 204
+    jobs = store.recording_jobs()
+    assert [(j.recording_sid, j.duration) for j in jobs] == [("RE" + "1" * 32, "17")]
+    twilio.post(
+        "/voice/recording/status",
+        {**params, "RecordingSid": "RE2", "RecordingStatus": "in-progress"},
+    )
+    assert len(store.recording_jobs()) == 1  # only completed recordings become jobs
