@@ -94,6 +94,12 @@ CASES: list[Case] = [
     ),
     Case("e164-no-plus", set_("numbers[0].e164", "14155550100"), "numbers[0].e164", "E.164"),
     Case(
+        "e164-unquoted-yaml",
+        set_("numbers[0].e164", 14155550100),
+        "numbers[0].e164",
+        "expected a string (quote it in YAML)",
+    ),
+    Case(
         "e164-duplicate",
         set_("numbers[1].e164", "+14155550100"),
         "numbers[1].e164",
