@@ -101,6 +101,22 @@ def test_api_key_credentials(monkeypatch: pytest.MonkeyPatch) -> None:
         assert created.id.startswith("CL")
 
 
+def test_edge_and_region_apply_to_the_rest_client(
+    emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_EDGE", "dublin")
+    monkeypatch.setenv("TWILIO_REGION", "ie1")
+    p = PROVIDERS["ConnectionPolicy"]()
+    api = p.api()
+    assert api.credentials.edge == "dublin"
+    assert api.client.get_hostname("https://voice.twilio.com/v1") == (
+        "https://voice.dublin.ie1.twilio.com/v1"
+    )
+    # The emulator switch rewrites after edge/region, so regional hosts still reach it.
+    created = p.create(p.check({}, {"friendly_name": "regional"}).inputs)
+    assert created.id.startswith("NY")
+
+
 def test_password_rotation_is_detected_and_never_stored(
     emu: RunningEmulator, client: Any, provider: Make
 ) -> None:
