@@ -54,28 +54,24 @@ def test_pretty_xml_indents_twiml_and_passes_other_text() -> None:
     assert pretty_xml("forbidden\n") == "forbidden"
 
 
-@pytest.mark.slow
-def test_main_job_applies_the_local_stack_and_answers_a_signed_call(tmp_path: Path) -> None:
-    project = local_project(tmp_path, free_port())
+def run_job(project: Path, *extra: str, env: dict[str, str] | None = None) -> str:
     result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "infra.local_job",
-            "--project-dir",
-            str(project),
-            "--offline",
-            "--emulator-port",
-            str(free_port()),
-        ],
+        [sys.executable, "-m", "infra.local_job", "--project-dir", str(project), *extra],
         cwd=project,
+        env=env,
         capture_output=True,
         text=True,
         timeout=300,
         check=False,
     )
-    out = result.stdout
-    assert result.returncode == 0, out + result.stderr
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+@pytest.mark.slow
+def test_main_job_applies_the_local_stack_and_answers_a_signed_call(tmp_path: Path) -> None:
+    project = local_project(tmp_path, free_port())
+    out = run_job(project, "--offline", "--emulator-port", str(free_port()))
     assert "stand-in" in out
     assert "+ create   SipDomain local-pbx" in out
     assert "sip_domain " in out  # the emulator's per-kind counts
@@ -84,6 +80,11 @@ def test_main_job_applies_the_local_stack_and_answers_a_signed_call(tmp_path: Pa
     assert "stopped the webhook app" in out
     assert "stopped the Twilio emulator" in out
     assert (project / ".cache" / "emulator-state.json").is_file()
+    # state survives: a second run changes nothing
+    again = run_job(project, "--offline", "--emulator-port", str(free_port()))
+    assert "+ create" not in again
+    assert "~ update" not in again
+    assert "-> HTTP 200" in again
 
 
 FAKE_PULUMI = """#!/bin/sh
@@ -115,25 +116,8 @@ def test_main_job_runs_pulumi_up_with_a_file_backend_when_the_cli_exists(tmp_pat
         "FAKE_PULUMI_LOG": str(log),
     }
     env.pop("PULUMI_CONFIG_PASSPHRASE", None)
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "infra.local_job",
-            "--project-dir",
-            str(project),
-            "--emulator-port",
-            str(emulator_port),
-        ],
-        cwd=project,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert result.returncode == 0, result.stdout + result.stderr
-    assert "stand-in" not in result.stdout
+    out = run_job(project, "--emulator-port", str(emulator_port), env=env)
+    assert "stand-in" not in out
     calls = [json.loads(line) for line in log.read_text().splitlines()]
     assert [c["argv"] for c in calls] == [
         ["stack", "select", "--create", "local"],
