@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import pickle
 import threading
 from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -91,6 +92,21 @@ class HostMocks(pulumi_mocks.Mocks):
         raise StepError(args.token, "Invoke", "the offline harness serves no provider functions")
 
 
+def pristine_pickler() -> None:
+    """Undo the pickler patches earlier programs in this process left behind.
+
+    pulumi 3.272's `serialize_provider` wraps `pickle._Pickler._batch_setitems` once more on
+    every dynamic resource and never unwraps it. A real `pulumi up` starts a fresh process, so
+    each run begins with the stock pickler; running several programs in one process (tests,
+    `up` then `up`) must too, or the wrappers pile up until RecursionError. (The patched
+    `save_dict` does not chain, so it can stay.) Within ONE run the program must cope itself.
+    """
+    batch: Any = pickle._Pickler._batch_setitems  # type: ignore[attr-defined]
+    while getattr(batch, "__module__", "pickle") != "pickle" and batch.__closure__:
+        batch = next(c.cell_contents for c in batch.__closure__ if callable(c.cell_contents))
+    pickle._Pickler._batch_setitems = batch  # type: ignore[attr-defined]
+
+
 def run_program(
     program: Callable[[], object],
     deployment: Deployment,
@@ -120,6 +136,7 @@ def run_program(
         asyncio.set_event_loop(loop)
         try:
             settings.ROOT.set(None)  # a fresh root Stack for this run
+            pristine_pickler()
             mocks = HostMocks(deployment, lambda p, t, n: monitor.make_urn(p, t, n))
             monitor = EngineUrnMonitor(mocks)
             pulumi.runtime.set_mocks(
