@@ -331,6 +331,10 @@ class TwilioApi:
                 if found is not None:
                     return found, True
 
+    def _get_url(self, url: str) -> Record:
+        """GET an absolute URL (a next-page link), retried like any idempotent call."""
+        return self._retrying(lambda: self.send_once("GET", url)) or {}
+
     def list(self, host: str, path: str, params: Mapping[str, str] | None = None) -> list[Record]:
         """Every item of a list endpoint, following pages (PageSize=1000)."""
         query = {"PageSize": "1000", **(params or {})}
@@ -341,7 +345,7 @@ class TwilioApi:
             next_url = _next_page_url(host, page)
             if not next_url:
                 return items
-            page = self._retrying(lambda u=next_url: self.send_once("GET", u)) or {}  # type: ignore[misc]
+            page = self._get_url(next_url)
 
 
 _META_KEYS = frozenset(
