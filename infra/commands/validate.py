@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import TextIO
 
 from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
-from infra.spec import Environment, SpecError, StackFileError, load_stack_file
+from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file
+from infra.spec.stackfile import stack_file, stack_file_locator
 from infra.urls import webhook
 
 
@@ -20,13 +21,23 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path.cwd(),
         help="folder with Pulumi.yaml and the stack files (default: current directory)",
     )
+    parser.add_argument(
+        "--format",
+        choices=("text", "github"),
+        default="text",
+        help="github: also print each problem as a GitHub Actions annotation on its YAML line",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return validate(args.project_dir, args.stack, out=sys.stdout, err=sys.stderr)
+    return validate(
+        args.project_dir, args.stack, out=sys.stdout, err=sys.stderr, github=args.format == "github"
+    )
 
 
-def validate(project_dir: Path, stack: str, *, out: TextIO, err: TextIO) -> int:
+def validate(
+    project_dir: Path, stack: str, *, out: TextIO, err: TextIO, github: bool = False
+) -> int:
     """Exit 0 valid (summary on `out`), 1 invalid (every issue on `err`), 2 unreadable."""
     try:
         env = load_stack_file(project_dir, stack)
@@ -34,7 +45,17 @@ def validate(project_dir: Path, stack: str, *, out: TextIO, err: TextIO) -> int:
         print(f"{stack}: cannot read the stack: {exc}", file=err)
         return EXIT_ERROR
     except SpecError as exc:
-        print(exc.format(), file=err)
+        file_name = stack_file(project_dir, stack).name
+        locate = stack_file_locator(project_dir, stack)
+
+        def where(issue: SpecIssue) -> str | None:
+            line = locate(issue.path)
+            return None if line is None else f"{file_name}:{line}"
+
+        print(exc.format(where), file=err)
+        if github:
+            for issue in exc.issues:
+                out.write(annotation(file_name, locate(issue.path), issue.format(stack)))
         if exc.shape:
             print(
                 "(names and cross references are checked once these are fixed)",
@@ -43,6 +64,13 @@ def validate(project_dir: Path, stack: str, *, out: TextIO, err: TextIO) -> int:
         return EXIT_INVALID
     out.write(summary(stack, env, project_dir / f"Pulumi.{stack}.yaml"))
     return EXIT_OK
+
+
+def annotation(file_name: str, line: int | None, message: str) -> str:
+    """A GitHub Actions `::error` workflow command (shown on the PR diff at that line)."""
+    escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    where = f"file={file_name}" + (f",line={line}" if line is not None else "")
+    return f"::error {where},title=invalid environment spec::{escaped}\n"
 
 
 def _plural(count: int, word: str, plural: str | None = None) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 ROOT_PATH = "environment"
@@ -15,8 +15,10 @@ class SpecIssue:
     path: str
     message: str
 
-    def format(self, stack: str) -> str:
-        return f"{stack}: {self.path or ROOT_PATH}: {self.message}"
+    def format(self, stack: str, where: str | None = None) -> str:
+        """`prod: numbers[0].e164: <message>`, plus ` (<where>)`, e.g. `(Pulumi.prod.yaml:15)`."""
+        suffix = f" ({where})" if where else ""
+        return f"{stack}: {self.path or ROOT_PATH}: {self.message}{suffix}"
 
 
 class SpecError(ValueError):
@@ -29,7 +31,12 @@ class SpecError(ValueError):
         self.shape = shape
         super().__init__(self.format())
 
-    def format(self) -> str:
+    def format(self, where: Callable[[SpecIssue], str | None] | None = None) -> str:
+        """A headline and one line per issue; `where` may add a file:line to each."""
         count = len(self.issues)
         head = f"stack {self.stack!r}: environment spec has {count} problem{'s' * (count != 1)}:"
-        return "\n".join([head, *(f"  {issue.format(self.stack)}" for issue in self.issues)])
+        lines = [
+            f"  {issue.format(self.stack, where(issue) if where else None)}"
+            for issue in self.issues
+        ]
+        return "\n".join([head, *lines])

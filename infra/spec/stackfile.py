@@ -11,6 +11,7 @@ import yaml
 
 from infra.spec.context import LOCAL_STACK
 from infra.spec.issues import SpecError, SpecIssue
+from infra.spec.lines import Locator, line_locator
 from infra.spec.load import load_environment
 from infra.spec.models import Environment
 
@@ -96,6 +97,16 @@ def load_stack_file(project_dir: Path, stack: str) -> Environment:
     if provider_issues:
         raise SpecError(stack, provider_issues)
     return env
+
+
+def stack_file_locator(project_dir: Path, stack: str) -> Locator:
+    """Config path -> line in `Pulumi.<stack>.yaml` (None when unknown or unreadable)."""
+    try:
+        text = stack_file(project_dir, stack).read_text(encoding="utf-8")
+        key = config_key(project_name(project_dir))
+    except (OSError, UnicodeDecodeError, StackFileError):
+        return lambda path: None
+    return line_locator(text, key)
 
 
 # Provider config key -> the spec value it must agree with (path inside the environment).

@@ -760,6 +760,49 @@ def test_main_module_runs_the_program_under_the_engine(monkeypatch: pytest.Monke
     assert calls == ["program"]
 
 
+# --- where in the file ----------------------------------------------------------------------
+
+HAND_WRITTEN = """\
+config:
+  twilio:authToken: plain-token
+  twilio-voice:environment:
+    public_base_url: https://voice.example.com
+    edge: mars
+    numbers:
+      - e164: "+14155550100"
+        flow: ivr_main
+        colour: blue
+"""
+
+
+def test_each_issue_names_its_line_in_the_stack_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_project(tmp_path, "prod", {})
+    (tmp_path / "Pulumi.prod.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    code = cli.main(["validate", "--stack", "prod", "--project-dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 1
+    lines = {ln.split(": ", 2)[1]: ln for ln in err.splitlines() if ln.startswith("  prod: ")}
+    assert lines["twilio:authToken"].endswith("(Pulumi.prod.yaml:2)")
+    assert lines["edge"].endswith("(Pulumi.prod.yaml:5)")
+    assert lines["numbers[0].colour"].endswith("(Pulumi.prod.yaml:9)")
+
+
+def test_github_format_prints_annotations(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    write_project(tmp_path, "prod", {})
+    (tmp_path / "Pulumi.prod.yaml").write_text(HAND_WRITTEN, encoding="utf-8")
+    argv = ["validate", "--stack", "prod", "--project-dir", str(tmp_path), "--format", "github"]
+    assert cli.main(argv) == 1
+    out = capsys.readouterr().out.splitlines()
+    prefix = "::error file=Pulumi.prod.yaml,line=5,title=invalid environment spec::prod: edge: "
+    assert any(line.startswith(prefix) for line in out)
+    assert len(out) == 3
+    assert all(line.startswith("::error file=Pulumi.prod.yaml,line=") for line in out)
+
+
 # --- exit 2: the stack cannot be read -------------------------------------------------------
 
 UNREADABLE = [
