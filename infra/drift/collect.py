@@ -3,9 +3,10 @@
 Top-level collections are listed once each (PageSize=1000, so calls grow with pages). Child
 collections (credentials of a list, IPs of an ACL, origination URLs and associations of a trunk,
 auth mappings of a domain, targets of a policy) are listed once per *declared* parent that
-exists live; an unmanaged parent is reported as a whole, its children are not read. Trunk phone
-numbers come from the numbers' own `trunk_sid`, so they cost no call at all. Only GETs are sent:
-a read-only API key is enough.
+exists live; an unmanaged parent is reported as a whole, its children are not read. A number's
+trunk is its own `trunk_sid`, so trunk phone numbers cost no call. Only GETs are sent: a
+read-only API key is enough. Live fields go through the providers' normalisers
+(`kinds.normalise_live`), so drift sees a record as `pulumi refresh` does.
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from infra.drift.model import Item, Value
+from infra.drift.declared import ip_record_key
+from infra.drift.kinds import REF_FIELDS, normalise_live
+from infra.drift.model import Item
 
 Record = dict[str, Any]
 
@@ -31,82 +34,33 @@ class Lister(Protocol):
     def fetch(self, host: str, path: str) -> Record: ...
 
 
-# Fields copied as-is from a live record (Twilio response names, as `declared` uses them).
-_FIELDS: dict[str, tuple[str, ...]] = {
-    "IncomingPhoneNumber": (
-        "friendly_name",
-        "voice_url",
-        "voice_method",
-        "voice_fallback_url",
-        "voice_fallback_method",
-        "status_callback",
-        "status_callback_method",
-    ),
-    "Application": (
-        "voice_url",
-        "voice_method",
-        "voice_fallback_url",
-        "voice_fallback_method",
-        "status_callback",
-        "status_callback_method",
-    ),
-    "SipDomain": (
-        "friendly_name",
-        "voice_url",
-        "voice_method",
-        "voice_fallback_url",
-        "voice_fallback_method",
-        "voice_status_callback_url",
-        "voice_status_callback_method",
-        "sip_registration",
-        "secure",
-        "emergency_calling_enabled",
-    ),
-    "IpAddress": ("ip_address", "cidr_prefix_length"),
-    "Trunk": (
-        "friendly_name",
-        "secure",
-        "cnam_lookup_enabled",
-        "transfer_mode",
-        "transfer_caller_id",
-        "disaster_recovery_url",
-        "disaster_recovery_method",
-    ),
-    "OriginationUrl": ("sip_url", "priority", "weight", "enabled"),
-    "ByocTrunk": (
-        "voice_url",
-        "voice_method",
-        "voice_fallback_url",
-        "voice_fallback_method",
-        "status_callback_url",
-        "status_callback_method",
-        "cnam_lookup_enabled",
-    ),
-    "ConnectionPolicyTarget": ("target", "priority", "weight", "enabled"),
-    "IpRecord": ("ip_address", "cidr_prefix_length"),
-}
-
-
-def _copy(kind: str, record: Mapping[str, Any]) -> dict[str, Value]:
-    return {name: record.get(name) for name in _FIELDS.get(kind, ())}
-
-
 def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-class _Keys:
-    """SID -> key per kind, and duplicate-key detection (a second live `X` is unmanaged)."""
+def _api(account_sid: str, path: str) -> str:
+    return f"/2010-04-01/Accounts/{account_sid}{path}"
 
-    def __init__(self) -> None:
-        self.by_sid: dict[str, str] = {}
+
+class Collector:
+    """Lists one account into items; `wanted` are the declared (kind, key) to descend into."""
+
+    def __init__(self, api: Lister, wanted: Iterable[tuple[str, str]]) -> None:
+        self.api = api
+        self.wanted = set(wanted)
+        self.by_sid: dict[str, str] = {}  # any SID -> key of its resource
         self._seen: set[tuple[str, str]] = set()
+        self._pending: list[tuple[str, str, str, Record, tuple[str, str] | None]] = []
+        self.items: list[Item] = []
 
     def claim(self, kind: str, key: str, sid: str) -> str:
+        """Register a live resource's key; a second live resource with the same key is a
+        duplicate (reported unmanaged, since `pulumi up` can adopt only one)."""
         if (kind, key) in self._seen:
             key = f"{key} (duplicate {sid})"
         self._seen.add((kind, key))
-        self.by_sid[sid] = key
+        if sid:
+            self.by_sid[sid] = key
         return key
 
     def ref(self, sid: Any) -> str | None:
@@ -115,142 +69,107 @@ class _Keys:
             return None
         return self.by_sid.get(str(sid), str(sid))
 
-
-def _api(account_sid: str, path: str) -> str:
-    return f"/2010-04-01/Accounts/{account_sid}{path}"
-
-
-class Collector:
-    """Lists one account into items; `wanted` are the declared (kind, key) parents to descend."""
-
-    def __init__(self, api: Lister, wanted: Iterable[tuple[str, str]]) -> None:
-        self.api = api
-        self.wanted = set(wanted)
-        self.keys = _Keys()
-        self.items: list[Item] = []
-
-    def _add(
+    def _resource(
         self,
         kind: str,
         key: str,
-        record: Mapping[str, Any],
-        fields: Mapping[str, Value] | None = None,
+        record: Record,
         parent: tuple[str, str] | None = None,
     ) -> str:
+        """Claim the key now; build the item once every reference can resolve (`finish`)."""
         sid = _text(record.get("sid"))
-        key = self.keys.claim(kind, key, sid)
-        item_fields = {**_copy(kind, record), **(fields or {})}
-        self.items.append(Item(kind, key, item_fields, sid or None, parent))
+        key = self.claim(kind, key, sid)
+        self._pending.append((kind, key, sid, record, parent))
         return key
 
-    def _children(self, kind: str, parents: dict[str, str]) -> Iterable[tuple[str, str]]:
+    def finish(self) -> list[Item]:
+        for kind, key, sid, record, parent in self._pending:
+            fields = normalise_live(kind, record)
+            for name in REF_FIELDS.get(kind, ()):
+                if name in fields:
+                    fields[name] = self.ref(fields[name])
+            self.items.append(Item(kind, key, fields, sid or None, parent))
+        self._pending.clear()
+        return self.items
+
+    def _top(self, kind: str, host: str, path: str) -> dict[str, str]:
+        """List a top-level collection; return SID -> key of what it holds."""
+        keys: dict[str, str] = {}
+        for r in self.api.list(host, path):
+            if kind in ("SipDomain", "Trunk"):
+                natural = _text(r.get("domain_name"))
+            elif kind == "IpRecord":
+                natural = ip_record_key(_text(r.get("ip_address")), r.get("cidr_prefix_length", 32))
+            elif kind == "IncomingPhoneNumber":
+                natural = _text(r.get("phone_number"))
+            else:
+                natural = _text(r.get("friendly_name"))
+            if kind == "Trunk" and not isinstance(r.get("recording"), Mapping):
+                # Not embedded in this answer: one fetch for this trunk.
+                r = {
+                    **r,
+                    "recording": self.api.fetch("trunking", f"/v1/Trunks/{r['sid']}/Recording"),
+                }
+            keys[_text(r.get("sid"))] = self._resource(kind, natural, r)
+        return keys
+
+    def collect(self) -> list[Item]:
+        ac = self.api.account_sid
+        clists = self._top("CredentialList", "api", _api(ac, "/SIP/CredentialLists.json"))
+        acls = self._top("IpAccessControlList", "api", _api(ac, "/SIP/IpAccessControlLists.json"))
+        self._top("Application", "api", _api(ac, "/Applications.json"))
+        policies = self._top("ConnectionPolicy", "voice", "/v1/ConnectionPolicies")
+        self._top("ByocTrunk", "voice", "/v1/ByocTrunks")
+        domains = self._top("SipDomain", "api", _api(ac, "/SIP/Domains.json"))
+        trunks = self._top("Trunk", "trunking", "/v1/Trunks")
+        self._top("IpRecord", "voice", "/v1/IpRecords")
+        numbers = self.api.list("api", _api(ac, "/IncomingPhoneNumbers.json"))
+        for r in numbers:
+            self._resource("IncomingPhoneNumber", _text(r.get("phone_number")), r)
+        for r in self.api.list("voice", "/v1/SourceIpMappings"):
+            record_key = self.ref(r.get("ip_record_sid")) or ""
+            self.items.append(
+                Item(
+                    "SourceIpMapping",
+                    f"{record_key}/{self.ref(r.get('sip_domain_sid')) or ''}",
+                    sid=_text(r.get("sid")) or None,
+                    parent=("IpRecord", record_key),
+                )
+            )
+        for r in numbers:
+            # A number the stack does not declare, routed into a declared trunk.
+            e164 = _text(r.get("phone_number"))
+            trunk_key = self.ref(r.get("trunk_sid"))
+            if trunk_key and ("IncomingPhoneNumber", e164) not in self.wanted:
+                self.items.append(
+                    Item(
+                        "TrunkPhoneNumber",
+                        f"{trunk_key}/{e164}",
+                        sid=_text(r.get("sid")) or None,
+                        parent=("Trunk", trunk_key),
+                    )
+                )
+        self._descend(ac, clists, acls, domains, trunks, policies)
+        return self.finish()
+
+    def _declared(self, kind: str, parents: dict[str, str]) -> Iterable[tuple[str, str]]:
         """(sid, key) of the live parents of `kind` that the spec declares."""
         for sid, key in parents.items():
             if (kind, key) in self.wanted:
                 yield sid, key
 
-    def collect(self) -> list[Item]:
-        ac = self.api.account_sid
-        # Lists first, so references from domains, trunks and numbers resolve to keys.
-        clists = self._top("CredentialList", "api", _api(ac, "/SIP/CredentialLists.json"))
-        acls = self._top("IpAccessControlList", "api", _api(ac, "/SIP/IpAccessControlLists.json"))
-        self._top("Application", "api", _api(ac, "/Applications.json"))
-        policies = self._top("ConnectionPolicy", "voice", "/v1/ConnectionPolicies")
-        byocs_raw = self.api.list("voice", "/v1/ByocTrunks")
-        domains_raw = self.api.list("api", _api(ac, "/SIP/Domains.json"))
-        trunks = self._top("Trunk", "trunking", "/v1/Trunks", trunk=True)
-        self._top("IpRecord", "voice", "/v1/IpRecords")
-
-        # Domains and BYOC trunks refer to each other: claim both keys before resolving.
-        domain_keys = {
-            _text(r.get("sid")): self.keys.claim(
-                "SipDomain", _text(r.get("domain_name")), _text(r.get("sid"))
-            )
-            for r in domains_raw
-        }
-        byoc_keys = {
-            _text(r.get("sid")): self.keys.claim(
-                "ByocTrunk", _text(r.get("friendly_name")), _text(r.get("sid"))
-            )
-            for r in byocs_raw
-        }
-        for r in domains_raw:
-            sid = _text(r.get("sid"))
-            self.items.append(
-                Item(
-                    "SipDomain",
-                    domain_keys[sid],
-                    {**_copy("SipDomain", r), "byoc_trunk": self.keys.ref(r.get("byoc_trunk_sid"))},
-                    sid,
-                )
-            )
-        for r in byocs_raw:
-            sid = _text(r.get("sid"))
-            fields = {
-                **_copy("ByocTrunk", r),
-                "connection_policy": self.keys.ref(r.get("connection_policy_sid")),
-                "from_domain": self.keys.ref(r.get("from_domain_sid")),
-            }
-            self.items.append(Item("ByocTrunk", byoc_keys[sid], fields, sid))
-
-        for r in self.api.list("api", _api(ac, "/IncomingPhoneNumbers.json")):
-            e164 = _text(r.get("phone_number"))
-            self._add(
-                "IncomingPhoneNumber",
-                e164,
-                r,
-                {"voice_application": self.keys.ref(r.get("voice_application_sid"))},
-            )
-            trunk_key = self.keys.ref(r.get("trunk_sid"))
-            if trunk_key:
-                self.items.append(
-                    Item(
-                        "TrunkPhoneNumber",
-                        f"{trunk_key}/{e164}",
-                        sid=_text(r.get("sid")),
-                        parent=("Trunk", trunk_key),
-                    )
-                )
-
-        for r in self.api.list("voice", "/v1/SourceIpMappings"):
-            record_key = self.keys.ref(r.get("ip_record_sid")) or ""
-            domain_key = self.keys.ref(r.get("sip_domain_sid")) or ""
-            self.items.append(
-                Item(
-                    "SourceIpMapping",
-                    f"{record_key}/{domain_key}",
-                    sid=_text(r.get("sid")),
-                    parent=("IpRecord", record_key),
-                )
-            )
-
-        self._descend(ac, clists, acls, domain_keys, trunks, policies)
-        return self.items
-
-    def _top(self, kind: str, host: str, path: str, *, trunk: bool = False) -> dict[str, str]:
-        """List a top-level collection; return SID -> key of what it holds."""
-        keys: dict[str, str] = {}
+    def _children(
+        self, kind: str, parent: tuple[str, str], host: str, path: str, key_field: str
+    ) -> None:
         for r in self.api.list(host, path):
-            natural = r.get("domain_name") if kind == "Trunk" else r.get("friendly_name")
-            fields: dict[str, Value] = {}
-            if trunk:
-                fields = self._recording(r)
-            keys[_text(r.get("sid"))] = self._add(kind, _text(natural), r, fields)
-        return keys
-
-    def _recording(self, trunk: Mapping[str, Any]) -> dict[str, Value]:
-        recording = trunk.get("recording")
-        if not isinstance(recording, Mapping):
-            # Not embedded in this answer: one fetch for this trunk.
-            recording = self.api.fetch("trunking", f"/v1/Trunks/{trunk.get('sid')}/Recording")
-        return {"recording_mode": recording.get("mode"), "recording_trim": recording.get("trim")}
+            self._resource(kind, f"{parent[1]}/{_text(r.get(key_field))}", r, parent)
 
     def _assoc(self, kind: str, parent: tuple[str, str], host: str, path: str) -> None:
         """An association collection: items keyed `<parent key>/<referenced key>`."""
         for r in self.api.list(host, path):
-            target = self.keys.by_sid.get(_text(r.get("sid"))) or _text(r.get("friendly_name"))
-            key = f"{parent[1]}/{target}"
-            self.items.append(Item(kind, key, sid=_text(r.get("sid")), parent=parent))
+            sid = _text(r.get("sid"))
+            target = self.by_sid.get(sid) or _text(r.get("friendly_name"))
+            self.items.append(Item(kind, f"{parent[1]}/{target}", sid=sid or None, parent=parent))
 
     def _descend(
         self,
@@ -261,42 +180,32 @@ class Collector:
         trunks: dict[str, str],
         policies: dict[str, str],
     ) -> None:
-        for sid, key in self._children("CredentialList", clists):
-            parent = ("CredentialList", key)
-            for r in self.api.list("api", _api(ac, f"/SIP/CredentialLists/{sid}/Credentials.json")):
-                self._add("Credential", f"{key}/{_text(r.get('username'))}", r, parent=parent)
-        for sid, key in self._children("IpAccessControlList", acls):
-            parent = ("IpAccessControlList", key)
+        for sid, key in self._declared("CredentialList", clists):
+            path = _api(ac, f"/SIP/CredentialLists/{sid}/Credentials.json")
+            self._children("Credential", ("CredentialList", key), "api", path, "username")
+        for sid, key in self._declared("IpAccessControlList", acls):
             path = _api(ac, f"/SIP/IpAccessControlLists/{sid}/IpAddresses.json")
-            for r in self.api.list("api", path):
-                self._add("IpAddress", f"{key}/{_text(r.get('friendly_name'))}", r, parent=parent)
-        for sid, key in self._children("SipDomain", domains):
+            self._children("IpAddress", ("IpAccessControlList", key), "api", path, "ip_address")
+        for sid, key in self._declared("SipDomain", domains):
             parent = ("SipDomain", key)
             auth = _api(ac, f"/SIP/Domains/{sid}/Auth")
-            self._assoc(
-                "SipDomainCallsCredentialListMapping",
-                parent,
-                "api",
-                f"{auth}/Calls/CredentialListMappings.json",
-            )
-            self._assoc(
-                "SipDomainCallsIpAccessControlListMapping",
-                parent,
-                "api",
-                f"{auth}/Calls/IpAccessControlListMappings.json",
-            )
-            self._assoc(
-                "SipDomainRegistrationsCredentialListMapping",
-                parent,
-                "api",
-                f"{auth}/Registrations/CredentialListMappings.json",
-            )
-        for sid, key in self._children("Trunk", trunks):
+            for kind, path in (
+                ("SipDomainCallsCredentialListMapping", "/Calls/CredentialListMappings.json"),
+                (
+                    "SipDomainCallsIpAccessControlListMapping",
+                    "/Calls/IpAccessControlListMappings.json",
+                ),
+                (
+                    "SipDomainRegistrationsCredentialListMapping",
+                    "/Registrations/CredentialListMappings.json",
+                ),
+            ):
+                self._assoc(kind, parent, "api", auth + path)
+        for sid, key in self._declared("Trunk", trunks):
             parent = ("Trunk", key)
-            for r in self.api.list("trunking", f"/v1/Trunks/{sid}/OriginationUrls"):
-                self._add(
-                    "OriginationUrl", f"{key}/{_text(r.get('friendly_name'))}", r, parent=parent
-                )
+            self._children(
+                "OriginationUrl", parent, "trunking", f"/v1/Trunks/{sid}/OriginationUrls", "sip_url"
+            )
             self._assoc(
                 "TrunkCredentialList", parent, "trunking", f"/v1/Trunks/{sid}/CredentialLists"
             )
@@ -306,15 +215,14 @@ class Collector:
                 "trunking",
                 f"/v1/Trunks/{sid}/IpAccessControlLists",
             )
-        for sid, key in self._children("ConnectionPolicy", policies):
-            parent = ("ConnectionPolicy", key)
-            for r in self.api.list("voice", f"/v1/ConnectionPolicies/{sid}/Targets"):
-                self._add(
-                    "ConnectionPolicyTarget",
-                    f"{key}/{_text(r.get('friendly_name'))}",
-                    r,
-                    parent=parent,
-                )
+        for sid, key in self._declared("ConnectionPolicy", policies):
+            self._children(
+                "ConnectionPolicyTarget",
+                ("ConnectionPolicy", key),
+                "voice",
+                f"/v1/ConnectionPolicies/{sid}/Targets",
+                "target",
+            )
 
 
 def collect_live(api: Lister, declared: Iterable[Item]) -> list[Item]:

@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-from infra.drift.kinds import KIND_INFO, KIND_ORDER, label, unmanaged_hint
+from infra.drift.kinds import (
+    KIND_INFO,
+    KIND_ORDER,
+    compared_fields,
+    label,
+    provider_kind,
+    unmanaged_hint,
+)
 from infra.drift.model import FieldChange, Finding, Item, Value
+from infra.resources.base import diff_props
 
 _STATUS_ORDER = {"missing": 0, "changed": 1, "unmanaged": 2}
 
@@ -16,14 +24,25 @@ def normalise(value: Value) -> Value:
 
 
 def diff_fields(
-    declared: Mapping[str, Value], live: Mapping[str, Value]
+    kind: str, declared: Mapping[str, Value], live: Mapping[str, Value]
 ) -> tuple[FieldChange, ...]:
-    """Changes of every declared field; live fields the spec does not manage are ignored."""
+    """Changed fields, decided by the provider's own diff rules (`infra.resources.diff_props`).
+
+    An unset declared field means the provider's default (e.g. method POST); an unset field
+    Twilio cannot clear (`clear=False`, like a number's friendly name) is not compared. Kinds
+    without a provider table compare every declared field as is.
+    """
+    table = provider_kind(kind)
+    if table is None:
+        names = sorted(n for n in declared if normalise(declared[n]) != normalise(live.get(n)))
+        return tuple(FieldChange(n, normalise(declared[n]), normalise(live.get(n))) for n in names)
+    compared = set(compared_fields(kind))
+    changed, _ = diff_props(table, live, declared)
     changes = []
-    for name in sorted(declared):
-        want, have = normalise(declared[name]), normalise(live.get(name))
-        if want != have:
-            changes.append(FieldChange(name, want, have))
+    for name in sorted(n for n in changed if n in compared):
+        want = declared.get(name)
+        want = table.default(name) if want is None else want
+        changes.append(FieldChange(name, normalise(want), normalise(live.get(name))))
     return tuple(changes)
 
 
@@ -55,7 +74,7 @@ def compare(
                 )
             )
             continue
-        changes = diff_fields(want.fields, have.fields)
+        changes = diff_fields(want.kind, want.fields, have.fields)
         if changes:
             findings.append(
                 Finding(

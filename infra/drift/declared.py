@@ -1,238 +1,216 @@
-"""The spec as drift items: what `pulumi up` would make the account look like.
+"""The spec as drift items: the same props the Pulumi program passes to each provider.
 
-Field names are Twilio's response fields; webhook URLs and methods come from `infra.urls`, the
-same source the Pulumi program uses. References are held as the referenced resource's key
-(`voice_application: "Support IVR"`), which `collect` also produces from live SIDs.
+Field names and values are those of `infra.environment.VoiceEnvironment` (webhook URLs and
+methods from `infra.urls`), so drift and `pulumi up` compare the same things with the providers'
+rules. The one difference: a reference to another resource holds that resource's key
+(`voice_application_sid: "Support IVR"`) instead of its SID, which drift does not know until it
+lists the account; `collect` turns live SIDs into the same keys. Keys are the providers'
+adoption keys (`KIND.key`), prefixed by the parent's key for child resources.
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from infra.drift.model import Item, Value
 from infra.spec import models as spec
-from infra.urls import Webhook, optional_webhook
+from infra.urls import RoutesCalls, disaster_recovery_webhook, voice_webhooks
 
 
-def _hook(prefix: str, hook: Webhook | None, url_field: str | None = None) -> dict[str, Value]:
-    """`{<prefix>_url: ..., <prefix>_method: ...}`; a missing hook declares a cleared URL."""
-    fields: dict[str, Value] = {url_field or f"{prefix}_url": hook.url if hook else None}
-    if hook is not None:  # the method only matters (and is only sent) with a URL
-        fields[f"{prefix}_method"] = hook.method
-    return fields
+def _voice(base: str, item: RoutesCalls, status: str = "status_callback") -> dict[str, Value]:
+    """As `VoiceEnvironment._voice`: URL + method per hook, None when the flow is unset."""
+    hooks = voice_webhooks(base, item)
+    props: dict[str, Value] = {}
+    for url_key, method_key, hook in (
+        ("voice_url", "voice_method", hooks.voice),
+        ("voice_fallback_url", "voice_fallback_method", hooks.fallback),
+        (status, f"{status.removesuffix('_url')}_method", hooks.status_callback),
+    ):
+        props[url_key] = hook.url if hook else None
+        props[method_key] = hook.method if hook else None
+    return props
 
 
-def _voice(
-    base: str, res: spec.PhoneNumber | spec.Application | spec.SipDomain | spec.ByocTrunk
-) -> dict[str, Value]:
-    return {
-        **_hook("voice", optional_webhook(base, res.flow)),
-        **_hook("voice_fallback", optional_webhook(base, res.fallback_flow)),
-    }
-
-
-def application_key(app: spec.Application) -> str:
-    return app.friendly_name or app.name
+def ip_record_key(ip_address: str, cidr_prefix_length: int) -> str:
+    return f"{ip_address}/{cidr_prefix_length}"
 
 
 def declared_items(env: spec.Environment) -> list[Item]:
     """Every resource and association the spec declares, as comparable items."""
     base = env.public_base_url
     items: list[Item] = []
-    apps = {a.name: application_key(a) for a in env.applications}
+
+    def add(kind: str, key: str, fields: dict[str, Any] | None = None, parent: Any = None) -> None:
+        items.append(Item(kind, key, fields or {}, parent=parent))
+
+    apps = {a.name: a.friendly_name or a.name for a in env.applications}
     clists = {c.name: c.friendly_name or c.name for c in env.credential_lists}
     acls = {a.name: a.friendly_name or a.name for a in env.ip_access_control_lists}
     domains = {d.name: d.domain_name for d in env.sip_domains}
     trunks = {t.name: t.domain_name for t in env.trunks}
     byocs = {b.name: b.friendly_name or b.name for b in env.byoc_trunks}
     policies = {p.name: p.friendly_name or p.name for p in env.connection_policies}
-    records = {r.name: r.friendly_name or r.name for r in env.ip_records}
-
-    for number in env.numbers:
-        fields: dict[str, Value] = {
-            **_voice(base, number),
-            **_hook(
-                "status_callback",
-                optional_webhook(base, number.status_callback_flow),
-                "status_callback",
-            ),
-            "voice_application": apps[number.application] if number.application else None,
-        }
-        if number.friendly_name is not None:  # unset: the provider leaves Twilio's name alone
-            fields["friendly_name"] = number.friendly_name
-        items.append(Item("IncomingPhoneNumber", number.e164, fields))
-        if number.trunk:
-            trunk_key = trunks[number.trunk]
-            items.append(
-                Item("TrunkPhoneNumber", f"{trunk_key}/{number.e164}", parent=("Trunk", trunk_key))
-            )
-
-    for app in env.applications:
-        items.append(
-            Item(
-                "Application",
-                apps[app.name],
-                {
-                    **_voice(base, app),
-                    **_hook(
-                        "status_callback",
-                        optional_webhook(base, app.status_callback_flow),
-                        "status_callback",
-                    ),
-                },
-            )
-        )
-
-    for domain in env.sip_domains:
-        key = domain.domain_name
-        items.append(
-            Item(
-                "SipDomain",
-                key,
-                {
-                    "friendly_name": domain.friendly_name or domain.name,
-                    **_voice(base, domain),
-                    **_hook(
-                        "voice_status_callback",
-                        optional_webhook(base, domain.status_callback_flow),
-                    ),
-                    "sip_registration": domain.sip_registration,
-                    "secure": domain.secure,
-                    "emergency_calling_enabled": domain.emergency_calling_enabled,
-                    "byoc_trunk": byocs[domain.byoc_trunk] if domain.byoc_trunk else None,
-                },
-            )
-        )
-        parent = ("SipDomain", key)
-        mapped = (
-            ("SipDomainCallsCredentialListMapping", domain.auth.calls.credential_lists, clists),
-            (
-                "SipDomainCallsIpAccessControlListMapping",
-                domain.auth.calls.ip_access_control_lists,
-                acls,
-            ),
-            (
-                "SipDomainRegistrationsCredentialListMapping",
-                domain.auth.registrations.credential_lists,
-                clists,
-            ),
-        )
-        for kind, names, keys in mapped:
-            items.extend(Item(kind, f"{key}/{keys[n]}", parent=parent) for n in names)
+    records = {r.name: ip_record_key(r.ip_address, r.cidr_prefix_length) for r in env.ip_records}
 
     for clist in env.credential_lists:
         key = clists[clist.name]
-        items.append(Item("CredentialList", key))
-        items.extend(
-            Item("Credential", f"{key}/{c.username}", parent=("CredentialList", key))
-            for c in clist.credentials
-        )
+        add("CredentialList", key, {"friendly_name": key})
+        for cred in clist.credentials:
+            # password: write-only, Twilio never returns it (see kinds.NOT_COMPARED)
+            add(
+                "Credential",
+                f"{key}/{cred.username}",
+                {"username": cred.username},
+                ("CredentialList", key),
+            )
 
     for acl in env.ip_access_control_lists:
         key = acls[acl.name]
-        items.append(Item("IpAccessControlList", key))
-        items.extend(
-            Item(
+        add("IpAccessControlList", key, {"friendly_name": key})
+        for ip in acl.ip_addresses:
+            add(
                 "IpAddress",
-                f"{key}/{ip.name}",
-                {"ip_address": ip.ip_address, "cidr_prefix_length": ip.cidr_prefix_length},
-                parent=("IpAccessControlList", key),
+                f"{key}/{ip.ip_address}",
+                {
+                    "friendly_name": ip.name,
+                    "ip_address": ip.ip_address,
+                    "cidr_prefix_length": ip.cidr_prefix_length,
+                },
+                ("IpAccessControlList", key),
             )
-            for ip in acl.ip_addresses
+
+    for app in env.applications:
+        add("Application", apps[app.name], {"friendly_name": apps[app.name], **_voice(base, app)})
+
+    for policy in env.connection_policies:
+        key = policies[policy.name]
+        add("ConnectionPolicy", key, {"friendly_name": key})
+        for target in policy.targets:
+            add(
+                "ConnectionPolicyTarget",
+                f"{key}/{target.target}",
+                {
+                    "friendly_name": target.name,
+                    "target": target.target,
+                    "priority": target.priority,
+                    "weight": target.weight,
+                    "enabled": target.enabled,
+                },
+                ("ConnectionPolicy", key),
+            )
+
+    for domain in env.sip_domains:
+        key = domain.domain_name
+        add(
+            "SipDomain",
+            key,
+            {
+                "domain_name": key,
+                "friendly_name": domain.friendly_name or domain.name,
+                **_voice(base, domain, "voice_status_callback_url"),
+                "sip_registration": domain.sip_registration,
+                "secure": domain.secure,
+                "emergency_calling_enabled": domain.emergency_calling_enabled,
+                "byoc_trunk_sid": byocs[domain.byoc_trunk] if domain.byoc_trunk else None,
+            },
+        )
+        parent = ("SipDomain", key)
+        auth = domain.auth
+        for kind, names, keys in (
+            ("SipDomainCallsCredentialListMapping", auth.calls.credential_lists, clists),
+            ("SipDomainCallsIpAccessControlListMapping", auth.calls.ip_access_control_lists, acls),
+            (
+                "SipDomainRegistrationsCredentialListMapping",
+                auth.registrations.credential_lists,
+                clists,
+            ),
+        ):
+            for name in names:
+                add(kind, f"{key}/{keys[name]}", parent=parent)
+
+    for byoc in env.byoc_trunks:
+        key = byocs[byoc.name]
+        add(
+            "ByocTrunk",
+            key,
+            {
+                "friendly_name": key,
+                **_voice(base, byoc, "status_callback_url"),
+                "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
+                "connection_policy_sid": policies[byoc.connection_policy]
+                if byoc.connection_policy
+                else None,
+                "from_domain_sid": domains[byoc.from_domain] if byoc.from_domain else None,
+            },
         )
 
     for trunk in env.trunks:
         key = trunk.domain_name
-        items.append(
-            Item(
-                "Trunk",
-                key,
-                {
-                    "friendly_name": trunk.friendly_name or trunk.name,
-                    "secure": trunk.secure,
-                    "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
-                    "transfer_mode": trunk.transfer_mode,
-                    "transfer_caller_id": trunk.transfer_caller_id,
-                    **_hook(
-                        "disaster_recovery", optional_webhook(base, trunk.disaster_recovery_flow)
-                    ),
-                    "recording_mode": trunk.recording.mode,
-                    "recording_trim": trunk.recording.trim,
-                },
-            )
+        hook = disaster_recovery_webhook(base, trunk)
+        add(
+            "Trunk",
+            key,
+            {
+                "domain_name": key,
+                "friendly_name": trunk.friendly_name or trunk.name,
+                "secure": trunk.secure,
+                "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
+                "transfer_mode": trunk.transfer_mode,
+                "transfer_caller_id": trunk.transfer_caller_id,
+                "disaster_recovery_url": hook.url if hook else None,
+                "disaster_recovery_method": hook.method if hook else None,
+                "recording_mode": trunk.recording.mode,
+                "recording_trim": trunk.recording.trim,
+            },
         )
         parent = ("Trunk", key)
-        items.extend(
-            Item(
+        for url in trunk.origination_urls:
+            add(
                 "OriginationUrl",
-                f"{key}/{url.name}",
+                f"{key}/{url.sip_url}",
                 {
+                    "friendly_name": url.name,
                     "sip_url": url.sip_url,
                     "priority": url.priority,
                     "weight": url.weight,
                     "enabled": url.enabled,
                 },
-                parent=parent,
+                parent,
             )
-            for url in trunk.origination_urls
-        )
-        items.extend(
-            Item("TrunkCredentialList", f"{key}/{clists[n]}", parent=parent)
-            for n in trunk.termination.credential_lists
-        )
-        items.extend(
-            Item("TrunkIpAccessControlList", f"{key}/{acls[n]}", parent=parent)
-            for n in trunk.termination.ip_access_control_lists
-        )
+        for name in trunk.termination.credential_lists:
+            add("TrunkCredentialList", f"{key}/{clists[name]}", parent=parent)
+        for name in trunk.termination.ip_access_control_lists:
+            add("TrunkIpAccessControlList", f"{key}/{acls[name]}", parent=parent)
 
-    for byoc in env.byoc_trunks:
-        items.append(
-            Item(
-                "ByocTrunk",
-                byocs[byoc.name],
-                {
-                    **_voice(base, byoc),
-                    **_hook("status_callback", optional_webhook(base, byoc.status_callback_flow)),
-                    "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
-                    "connection_policy": policies[byoc.connection_policy]
-                    if byoc.connection_policy
-                    else None,
-                    "from_domain": domains[byoc.from_domain] if byoc.from_domain else None,
-                },
-            )
-        )
-
-    for policy in env.connection_policies:
-        key = policies[policy.name]
-        items.append(Item("ConnectionPolicy", key))
-        items.extend(
-            Item(
-                "ConnectionPolicyTarget",
-                f"{key}/{t.name}",
-                {
-                    "target": t.target,
-                    "priority": t.priority,
-                    "weight": t.weight,
-                    "enabled": t.enabled,
-                },
-                parent=("ConnectionPolicy", key),
-            )
-            for t in policy.targets
+    for number in env.numbers:
+        # The number's own trunk_sid is its trunk association, as in the program.
+        add(
+            "IncomingPhoneNumber",
+            number.e164,
+            {
+                "phone_number": number.e164,
+                "friendly_name": number.friendly_name,
+                **_voice(base, number),
+                "voice_application_sid": apps[number.application] if number.application else None,
+                "trunk_sid": trunks[number.trunk] if number.trunk else None,
+            },
         )
 
     for record in env.ip_records:
-        items.append(
-            Item(
-                "IpRecord",
-                records[record.name],
-                {"ip_address": record.ip_address, "cidr_prefix_length": record.cidr_prefix_length},
-            )
+        add(
+            "IpRecord",
+            records[record.name],
+            {
+                "friendly_name": record.friendly_name or record.name,
+                "ip_address": record.ip_address,
+                "cidr_prefix_length": record.cidr_prefix_length,
+            },
         )
     for mapping in env.source_ip_mappings:
         record_key = records[mapping.ip_record]
-        items.append(
-            Item(
-                "SourceIpMapping",
-                f"{record_key}/{domains[mapping.sip_domain]}",
-                parent=("IpRecord", record_key),
-            )
+        add(
+            "SourceIpMapping",
+            f"{record_key}/{domains[mapping.sip_domain]}",
+            parent=("IpRecord", record_key),
         )
     return items

@@ -6,9 +6,13 @@ twilio:<Kind>`), so a report line points at the same thing `pulumi preview` show
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from infra.drift.model import NotCompared
+from infra.resources import PROVIDERS
+from infra.resources.base import Kind, normalise_fields
 
 
 @dataclass(frozen=True)
@@ -107,3 +111,48 @@ def unmanaged_hint(kind: str, key: str, sid: str | None) -> str:
     if info and info.association:
         return f"adopt: declare it in {where}; or remove the association ({ident}) in Twilio"
     return f"adopt: declare it in {where}; or delete {ident} in Twilio"
+
+
+# --- what "declared" means, shared with the providers (infra.resources) -----------------------
+
+# Fields naming the parent resource: implied by matching under the parent, never compared.
+PARENT_FIELDS: dict[str, str] = {
+    "Credential": "credential_list_sid",
+    "IpAddress": "ip_access_control_list_sid",
+    "OriginationUrl": "trunk_sid",
+    "ConnectionPolicyTarget": "connection_policy_sid",
+}
+# Fields holding the SID of another resource: drift holds them as that resource's key.
+REF_FIELDS: dict[str, tuple[str, ...]] = {
+    "IncomingPhoneNumber": ("voice_application_sid", "trunk_sid"),
+    "SipDomain": ("byoc_trunk_sid", "emergency_caller_sid"),
+    "ByocTrunk": ("connection_policy_sid", "from_domain_sid"),
+}
+
+
+def provider_kind(kind: str) -> Kind[Any] | None:
+    """The provider's declarative table for `kind` (field modes, defaults, normaliser)."""
+    provider = PROVIDERS.get(kind)
+    return provider.kind if provider is not None else None
+
+
+def compared_fields(kind: str) -> tuple[str, ...]:
+    """Fields drift compares: what the provider diffs and Twilio returns, minus the parent."""
+    table = provider_kind(kind)
+    if table is None or KIND_INFO.get(kind, KindInfo(kind, kind, "")).association:
+        return ()
+    return tuple(
+        f.name
+        for f in table.fields
+        if f.output and f.mode not in ("local", "write_only") and f.name != PARENT_FIELDS.get(kind)
+    )
+
+
+def normalise_live(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
+    """A live record as the provider's `read` sees it (its normaliser), compared fields only."""
+    table = provider_kind(kind)
+    if table is None:
+        return {}
+    outs = table.normaliser(record) if table.normaliser else normalise_fields(record, table.fields)
+    names = compared_fields(kind)
+    return {k: v for k, v in outs.items() if k in names}

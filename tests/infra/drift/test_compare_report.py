@@ -16,22 +16,52 @@ def report(findings: tuple[Finding, ...], strict: bool = False) -> DriftReport:
     return DriftReport("prod", ACCOUNT, findings, NOT_COMPARED, 3, 3, 7, strict)
 
 
-def test_changed_fields_and_cleared_values() -> None:
-    declared = [Item("Trunk", "t.pstn.twilio.com", {"secure": True, "disaster_recovery_url": None})]
-    live = [
-        Item("Trunk", "t.pstn.twilio.com", {"secure": False, "disaster_recovery_url": ""}, "TK1")
-    ]
+APP_LIVE = {
+    "friendly_name": "ivr",
+    "voice_url": "https://b.example.com/voice",
+    "voice_method": "POST",
+    "voice_fallback_url": "",
+    "voice_fallback_method": "POST",
+    "status_callback": None,
+    "status_callback_method": "POST",
+    "voice_caller_id_lookup": False,
+}
+
+
+def test_changed_fields_use_provider_defaults_and_clearing() -> None:
+    # Unset declared methods mean the provider's default (POST); "" and null both mean unset.
+    declared = [Item("Application", "ivr", {"friendly_name": "ivr", "voice_url": "https://a/x"})]
+    live = [Item("Application", "ivr", APP_LIVE, "AP1")]
     [f] = compare(declared, live)
     assert (f.status, f.sid, [(c.field, c.declared, c.live) for c in f.changes]) == (
         "changed",
-        "TK1",
-        [("secure", True, False)],
+        "AP1",
+        [("voice_url", "https://a/x", "https://b.example.com/voice")],
+    )
+    live = [Item("Application", "ivr", {**APP_LIVE, "voice_method": "GET"}, "AP1")]
+    declared = [Item("Application", "ivr", {**APP_LIVE, "voice_method": None})]
+    [f] = compare(declared, live)
+    assert [(c.field, c.declared, c.live) for c in f.changes] == [("voice_method", "POST", "GET")]
+
+
+def test_unclearable_unset_fields_are_not_compared() -> None:
+    # A number's friendly name cannot be cleared: left unset, whatever Twilio has is fine.
+    live = {"phone_number": "+14155550100", "friendly_name": "(415) 555-0100"}
+    declared = {"phone_number": "+14155550100", "friendly_name": None}
+    assert (
+        compare(
+            [Item("IncomingPhoneNumber", "+14155550100", declared)],
+            [Item("IncomingPhoneNumber", "+14155550100", live, "PN1")],
+        )[0]
+        .changes[0]
+        .field
+        != "friendly_name"
     )
 
 
-def test_live_only_fields_are_not_drift() -> None:
-    declared = [Item("IpRecord", "sbc", {"ip_address": "192.0.2.1"})]
-    live = [Item("IpRecord", "sbc", {"ip_address": "192.0.2.1", "cidr_prefix_length": 32}, "IL1")]
+def test_generic_kind_compares_declared_fields_only() -> None:
+    declared = [Item("Custom", "x", {"a": 1})]
+    live = [Item("Custom", "x", {"a": 1, "b": 2}, "XX1")]
     assert compare(declared, live) == ()
 
 
@@ -54,14 +84,14 @@ def test_children_of_unmanaged_parent_fold_into_the_parent() -> None:
 
 
 def test_association_sets() -> None:
-    parent = ("SipDomain", "d.sip.twilio.com")
+    parent = ("Custom", "d.sip.twilio.com")
     declared = [
-        Item("SipDomain", "d.sip.twilio.com"),
+        Item("Custom", "d.sip.twilio.com"),
         Item("SipDomainCallsCredentialListMapping", "d.sip.twilio.com/a", parent=parent),
         Item("SipDomainCallsCredentialListMapping", "d.sip.twilio.com/b", parent=parent),
     ]
     live = [
-        Item("SipDomain", "d.sip.twilio.com", sid="SD1"),
+        Item("Custom", "d.sip.twilio.com", sid="SD1"),
         Item("SipDomainCallsCredentialListMapping", "d.sip.twilio.com/b", sid="CLb", parent=parent),
         Item("SipDomainCallsCredentialListMapping", "d.sip.twilio.com/c", sid="CLc", parent=parent),
     ]
@@ -84,9 +114,9 @@ def test_unmanaged_numbers_fail_only_when_strict() -> None:
 
 
 def test_duplicate_live_key_is_unmanaged() -> None:
-    from infra.drift.collect import _Keys
+    from infra.drift.collect import Collector
 
-    keys = _Keys()
+    keys = Collector(None, ())  # type: ignore[arg-type]
     assert keys.claim("Application", "ivr", "AP1") == "ivr"
     assert keys.claim("Application", "ivr", "AP2") == "ivr (duplicate AP2)"
 
@@ -99,8 +129,8 @@ def test_redaction_and_masking() -> None:
 
 def test_formats_carry_the_same_findings() -> None:
     found = compare(
-        [Item("SipDomain", "d.sip.twilio.com", {"voice_url": "https://a/x"})],
-        [Item("SipDomain", "d.sip.twilio.com", {"voice_url": "https://u:pw@b/y"}, "SD1")],
+        [Item("Custom", "d.sip.twilio.com", {"voice_url": "https://a/x"})],
+        [Item("Custom", "d.sip.twilio.com", {"voice_url": "https://u:pw@b/y"}, "SD1")],
     )
     rep = report(found)
     doc = json.loads(render(rep, "json"))
@@ -112,7 +142,7 @@ def test_formats_carry_the_same_findings() -> None:
     text = render(rep, "text")
     assert 'voice_url: declared "https://a/x", live "https://u:***@b/y"' in text
     md = render(rep, "markdown")
-    assert "| changed | SIP domain `d.sip.twilio.com` | `SD1` | voice_url |" in md
+    assert "| changed | Custom `d.sip.twilio.com` | `SD1` | voice_url |" in md
     for out in (json.dumps(doc), text, md):
         assert "pw@" not in out
         assert ACCOUNT not in out

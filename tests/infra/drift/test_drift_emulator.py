@@ -88,13 +88,13 @@ def test_deleted_resource_is_missing(account: Account) -> None:
     code, found = findings(account)
     assert code == 1
     assert [(f["status"], f["kind"], f["key"]) for f in failing(found)] == [
-        ("missing", "ConnectionPolicyTarget", "local-carrier/sbc-1")
+        ("missing", "ConnectionPolicyTarget", "local-carrier/sip:127.0.0.1:5080")
     ]
     _, text, _ = run(account, "text")
     assert "MISSING" in text
-    assert "local-carrier/sbc-1" in text
+    assert "local-carrier/sip:127.0.0.1:5080" in text
     _, md, _ = run(account, "markdown")
-    assert "| missing | connection policy target `local-carrier/sbc-1` |" in md
+    assert "| missing | connection policy target `local-carrier/sip:127.0.0.1:5080` |" in md
 
 
 def test_extra_resource_is_unmanaged_with_sid_and_hint(account: Account) -> None:
@@ -152,7 +152,7 @@ def test_reference_change_names_both_keys(account: Account) -> None:
     _, found = findings(account)
     changed = [f for f in found if f["status"] == "changed"]
     assert changed[0]["changes"] == [
-        {"field": "voice_application", "declared": "local-ivr", "live": "other-app"}
+        {"field": "voice_application_sid", "declared": "local-ivr", "live": "other-app"}
     ]
 
 

@@ -62,6 +62,11 @@ def _decrypt(value: Any, counter: itertools.count[int]) -> Any:
     return value
 
 
+def mock_sid(typ: str, name: str) -> str:
+    """A fake SID unique per resource (names repeat across kinds: BYOC trunk and policy)."""
+    return f"mock-sid:{typ.rsplit(':', 1)[-1]}:{name}"
+
+
 @dataclass
 class Registered:
     typ: str
@@ -80,7 +85,7 @@ class Registered:
 class _Mocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         outs = {k: v for k, v in args.inputs.items() if k != "__provider"}
-        outs["sid"] = f"mock-sid:{args.name}"
+        outs["sid"] = mock_sid(args.typ, args.name)
         return outs["sid"], outs
 
     def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -202,7 +207,7 @@ def analyze(records: list[Registered], config: dict[str, Any] | None = None) -> 
     for r in records:
         outputs = struct_pb2.Struct()
         outputs.CopyFrom(r.inputs)
-        outputs.update({"sid": f"mock-sid:{r.name}"})
+        outputs.update({"sid": mock_sid(r.typ, r.name)})
         resources.append(
             analyzer_pb2.AnalyzerResource(
                 type=r.typ,
