@@ -85,6 +85,7 @@ class Twilio:
             data=urlencode(params),
             content_type="application/x-www-form-urlencoded",
             headers=all_headers,
+            buffered=True,  # read and close the response, as a server does
         )
 
 

@@ -1,0 +1,302 @@
+"""HTTP behaviour at the edge: signatures, proxies, methods, sizes, health, metrics and logs."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import wsgiref.validate
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+import pytest
+from conftest import BASE, TOKEN, AppFactory, Twilio, make_settings
+from twilio.request_validator import RequestValidator
+from werkzeug.test import Client
+
+from webhook_app.app import MAX_BODY_BYTES, create_app, get_app
+from webhook_app.logs import configure_logging
+from webhook_app.metrics import Metrics
+from webhook_app.routes import ROUTES
+from webhook_app.settings import SettingsError, load_settings
+from webhook_app.store import StoreError
+from webhook_app.store_sqlite import SqliteStore
+
+TWILIO_ROUTES = [r for r in ROUTES if r.twilio]
+
+
+@pytest.mark.parametrize("route", TWILIO_ROUTES, ids=[r.flow for r in TWILIO_ROUTES])
+def test_every_twilio_route_needs_a_signature(
+    twilio: Twilio, call_params: dict[str, str], route: Any
+) -> None:
+    missing = twilio.client.post(
+        route.path,
+        base_url=BASE,
+        data=urlencode(call_params),
+        content_type="application/x-www-form-urlencoded",
+    )
+    assert missing.status_code == 403
+    bad = twilio.post(route.path, call_params, signature="AAAAAAAAAAAAAAAAAAAAAAAAAAA=")
+    assert bad.status_code == 403
+
+
+def test_wrong_token_and_tampering_are_refused(twilio: Twilio, call_params: dict[str, str]) -> None:
+    wrong = RequestValidator("another-token").compute_signature(
+        BASE + "/voice/inbound", call_params
+    )
+    assert twilio.post("/voice/inbound", call_params, signature=wrong).status_code == 403
+    good = twilio.sign(BASE + "/voice/inbound", call_params)
+    tampered = {**call_params, "From": "+19005550000"}
+    assert twilio.post("/voice/inbound", tampered, signature=good).status_code == 403
+    # signed for another route (the signature covers the URL)
+    other = twilio.sign(BASE + "/voice/menu", call_params)
+    assert twilio.post("/voice/inbound", call_params, signature=other).status_code == 403
+    assert twilio.post("/voice/inbound", call_params, signature=good).status_code == 200
+
+
+def test_signature_failures_are_counted(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    metrics = Metrics()
+    twilio = make_twilio(metrics=metrics)
+    twilio.post("/voice/inbound", call_params, signature="nope")
+    value = metrics.registry.get_sample_value(
+        "voice_webhook_signature_failures_total", {"flow": "ivr_main"}
+    )
+    assert value == 1.0
+
+
+def test_json_body_is_validated_with_body_sha256(twilio: Twilio) -> None:
+    body = json.dumps({"CallSid": "CA1", "CallStatus": "completed", "Timestamp": "t1"})
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    url = f"{BASE}/voice/status?bodySHA256={digest}"
+    signature = RequestValidator(TOKEN).compute_signature(url, {})
+
+    def send(data: str, path: str) -> int:
+        return twilio.client.post(
+            path,
+            base_url=BASE,
+            data=data,
+            content_type="application/json",
+            headers={"X-Twilio-Signature": signature},
+        ).status_code
+
+    assert send(body, f"/voice/status?bodySHA256={digest}") == 204
+    assert send(body.replace("completed", "failed"), f"/voice/status?bodySHA256={digest}") == 403
+    assert send(body, "/voice/status") == 403  # no body hash to check the body against
+
+
+def test_json_body_that_is_not_an_object_is_400(twilio: Twilio) -> None:
+    body = "[1, 2]"
+    digest = hashlib.sha256(body.encode()).hexdigest()
+    path = f"/voice/status?bodySHA256={digest}"
+    signature = RequestValidator(TOKEN).compute_signature(BASE + path, {})
+    response = twilio.client.post(
+        path,
+        base_url=BASE,
+        data=body,
+        content_type="application/json",
+        headers={"X-Twilio-Signature": signature},
+    )
+    assert response.status_code == 400
+
+
+def test_behind_a_proxy_validates_the_external_url(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    twilio = make_twilio(make_settings(trusted_proxy_hops=1))
+    external = "https://voice.example.com"
+    signature = twilio.sign(external + "/voice/inbound", call_params)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voice.example.com"}
+    internal = "http://10.0.0.5:8080"
+    ok = twilio.post(
+        "/voice/inbound", call_params, signature=signature, headers=forwarded, base=internal
+    )
+    assert ok.status_code == 200
+    # without the forwarded headers the app sees its internal URL: the signature doesn't match
+    bare = twilio.post("/voice/inbound", call_params, signature=signature, base=internal)
+    assert bare.status_code == 403
+
+
+def test_forwarded_headers_are_ignored_without_trusted_hops(
+    twilio: Twilio, call_params: dict[str, str]
+) -> None:
+    # A client cannot make the app validate against a URL of its choosing.
+    signature = twilio.sign("https://attacker.example/voice/inbound", call_params)
+    forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "attacker.example"}
+    response = twilio.post("/voice/inbound", call_params, signature=signature, headers=forged)
+    assert response.status_code == 403
+
+
+def test_proxy_hops_trust_only_the_last_hop(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    twilio = make_twilio(make_settings(trusted_proxy_hops=1))
+    signature = twilio.sign("https://attacker.example/voice/inbound", call_params)
+    spoofed = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "attacker.example, voice.example.com",
+    }
+    response = twilio.post(
+        "/voice/inbound",
+        call_params,
+        signature=signature,
+        headers=spoofed,
+        base="http://10.0.0.5:8080",
+    )
+    assert response.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allow"),
+    [
+        ("GET", "/voice/inbound", "POST"),
+        ("PUT", "/voice/status", "POST"),
+        ("POST", "/healthz", "GET, HEAD"),
+        ("DELETE", "/metrics", "GET, HEAD"),
+    ],
+)
+def test_wrong_method_is_405_with_allow(twilio: Twilio, method: str, path: str, allow: str) -> None:
+    response = twilio.client.open(path, base_url=BASE, method=method)
+    assert response.status_code == 405
+    assert sorted(response.headers["Allow"].split(", ")) == sorted(allow.split(", "))
+
+
+def test_unknown_path_is_404(twilio: Twilio) -> None:
+    assert twilio.client.post("/voice/nope", base_url=BASE).status_code == 404
+
+
+def test_body_over_64_kib_is_413(twilio: Twilio, call_params: dict[str, str]) -> None:
+    big = {**call_params, "Junk": "x" * MAX_BODY_BYTES}
+    assert twilio.post("/voice/inbound", big).status_code == 413
+
+
+def test_chunked_body_over_64_kib_is_413(twilio: Twilio) -> None:
+    body = b"a=" + b"x" * (MAX_BODY_BYTES + 10)
+    response = twilio.client.post(
+        "/voice/inbound",
+        base_url=BASE,
+        input_stream=io.BytesIO(body),
+        content_type="application/x-www-form-urlencoded",
+        headers={"X-Twilio-Signature": "x", "Transfer-Encoding": "chunked"},
+        environ_overrides={"wsgi.input_terminated": True, "CONTENT_LENGTH": ""},
+    )
+    assert response.status_code == 413
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body", "status"),
+    [
+        ("application/x-www-form-urlencoded", b"CallSid=\xff\xfe", 400),  # not UTF-8
+        ("text/plain", b"hello", 415),
+        ("multipart/form-data; boundary=x", b"--x--", 415),
+    ],
+)
+def test_malformed_bodies(twilio: Twilio, content_type: str, body: bytes, status: int) -> None:
+    response = twilio.client.post(
+        "/voice/inbound",
+        base_url=BASE,
+        data=body,
+        content_type=content_type,
+        headers={"X-Twilio-Signature": "x"},
+    )
+    assert response.status_code == status
+
+
+def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str]) -> None:
+    metrics = Metrics()
+    twilio = make_twilio(metrics=metrics)
+    twilio.post("/voice/inbound", call_params)
+    health = twilio.client.get("/healthz", base_url=BASE)
+    assert health.status_code == 200
+    assert health.json == {"status": "ok", "store": "ok"}
+    text = twilio.client.get("/metrics", base_url=BASE).get_data(as_text=True)
+    assert 'voice_webhook_requests_total{flow="ivr_main",status="200"} 1.0' in text
+    assert 'voice_webhook_request_seconds_count{flow="ivr_main"} 1.0' in text
+    assert 'voice_flow_outcomes_total{flow="ivr_main",outcome="prompted"} 1.0' in text
+
+
+class BrokenStore(SqliteStore):
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> Any:
+        raise StoreError("disk on fire")
+
+
+def test_store_outage_is_503_not_500(tmp_path: Path, call_params: dict[str, str]) -> None:
+    app = create_app(
+        make_settings(),
+        BrokenStore(str(tmp_path / "s.sqlite3")),
+        metrics=Metrics(),
+        logger=configure_logging("CRITICAL"),
+    )
+    twilio = Twilio(Client(app))
+    assert twilio.post("/voice/inbound", call_params).status_code == 503
+    assert twilio.client.get("/healthz", base_url=BASE).status_code == 503
+
+
+def test_logs_are_json_with_call_sid_and_masked_numbers(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    stream = io.StringIO()
+    twilio = make_twilio(logger=configure_logging("INFO", stream))
+    twilio.post("/voice/inbound", call_params)
+    twilio.post("/voice/inbound", call_params, signature="bad")
+    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert lines[0]["call_sid"] == call_params["CallSid"]
+    assert lines[0]["from"] == "+1212****199"
+    assert lines[0]["to"] == "+1415****100"
+    assert [line["status"] for line in lines] == [200, 403]
+    text = stream.getvalue()
+    assert "5550199" not in text and TOKEN not in text
+    assert twilio.sign(BASE + "/voice/inbound", call_params) not in text
+
+
+def test_wsgi_compliance(store: SqliteStore, call_params: dict[str, str]) -> None:
+    app = wsgiref.validate.validator(create_app(make_settings(), store, metrics=Metrics()))
+    twilio = Twilio(Client(app))
+    assert twilio.post("/voice/inbound", call_params).status_code == 200
+    assert (
+        twilio.post("/voice/status", {**call_params, "CallStatus": "completed"}).status_code == 204
+    )
+    assert twilio.client.get("/healthz", base_url=BASE, buffered=True).status_code == 200
+    assert twilio.client.get("/voice/inbound", base_url=BASE, buffered=True).status_code == 405
+
+
+def test_get_app_reads_the_environment(tmp_path: Path, call_params: dict[str, str]) -> None:
+    settings_file = tmp_path / "flows.yaml"
+    settings_file.write_text("operator_number: '+14155550111'\nmenu:\n  prompt: Hello there.\n")
+    env = {
+        "TWILIO_AUTH_TOKEN": TOKEN,
+        "PUBLIC_BASE_URL": BASE,
+        "VOICE_STORE_URL": f"sqlite:///{tmp_path}/state.sqlite3",
+        "VOICE_SETTINGS_FILE": str(settings_file),
+        "LOG_LEVEL": "warning",
+    }
+    twilio = Twilio(Client(get_app(env)))
+    response = twilio.post("/voice/inbound", call_params)
+    assert b"Hello there." in response.data
+
+
+def test_settings_errors_say_what_and_how(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="TWILIO_AUTH_TOKEN is not set"):
+        load_settings({})
+    with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
+        load_settings({"TWILIO_AUTH_TOKEN": "t", "PUBLIC_BASE_URL": "voice.example.com"})
+    bad = tmp_path / "flows.toml"
+    bad.write_text('operator_number = "12"\n[menu]\nmax_retries = 99\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings({"TWILIO_AUTH_TOKEN": "secret-token", "VOICE_SETTINGS_FILE": str(bad)})
+    message = str(info.value)
+    assert "operator_number" in message and "menu.max_retries" in message
+    assert "secret-token" not in message
+    with pytest.raises(SettingsError, match="cannot read"):
+        load_settings(
+            {"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(tmp_path / "none.yaml")}
+        )
+
+
+def test_menu_targets_are_checked(tmp_path: Path) -> None:
+    bad = tmp_path / "flows.yaml"
+    bad.write_text("menu:\n  options:\n    - {digit: '1', label: x, action: sip, target: bob}\n")
+    with pytest.raises(SettingsError, match="one of sip_users"):
+        load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(bad)})

@@ -1,0 +1,177 @@
+"""Both store backends: sessions with TTL, atomic dedupe (also across processes), jobs."""
+
+from __future__ import annotations
+
+import multiprocessing
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlencode
+
+import pytest
+from conftest import BASE, TOKEN, make_settings
+from twilio.request_validator import RequestValidator
+from werkzeug.test import Client
+
+from webhook_app.app import create_app
+from webhook_app.logs import configure_logging
+from webhook_app.metrics import Metrics
+from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError, open_store
+from webhook_app.store_redis import RedisStore
+from webhook_app.store_sqlite import SqliteStore
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def any_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        store: Store = SqliteStore(str(tmp_path / "s.sqlite3"))
+    else:
+        store = request.getfixturevalue("redis_store")
+    yield store
+    store.close()
+
+
+def test_sessions(any_store: Store) -> None:
+    assert any_store.get_session("CA1") is None
+    any_store.put_session("CA1", IvrSession("menu", 1), 60)
+    assert any_store.get_session("CA1") == IvrSession("menu", 1)
+    any_store.put_session("CA1", IvrSession("menu", 2), 60)
+    assert any_store.get_session("CA1") == IvrSession("menu", 2)
+    any_store.delete_session("CA1")
+    assert any_store.get_session("CA1") is None
+
+
+def test_claim_is_first_caller_only(any_store: Store) -> None:
+    assert any_store.claim("CA1:call-completed:t1", 60)
+    assert not any_store.claim("CA1:call-completed:t1", 60)
+    assert any_store.claim("CA1:call-completed:t2", 60)
+
+
+def test_events_and_jobs_round_trip(any_store: Store) -> None:
+    event = CallEvent("CA1", "completed", "t1", "42")
+    job = RecordingJob("RE1", "CA1", "https://api.twilio.com/r/RE1", "17", "completed")
+    any_store.add_call_event(event)
+    any_store.add_recording_job(job)
+    assert any_store.call_events() == [event]
+    assert any_store.recording_jobs() == [job]
+    any_store.ping()
+
+
+def test_sqlite_ttls_expire(tmp_path: Path) -> None:
+    clock = Clock()
+    store = SqliteStore(str(tmp_path / "s.sqlite3"), clock=clock)
+    store.put_session("CA1", IvrSession("menu"), 60)
+    assert store.claim("k", 60)
+    clock.now += 61
+    assert store.get_session("CA1") is None
+    assert store.claim("k", 60)  # the old key expired: a new delivery is new
+
+
+def test_redis_ttls_are_set(redis_store: RedisStore, redis_url: str) -> None:
+    import redis
+
+    redis_store.put_session("CA1", IvrSession("menu"), 60)
+    redis_store.claim("k", 86_400)
+    raw = redis.Redis.from_url(redis_url)
+    prefix = redis_store._p
+    assert 0 < raw.ttl(f"{prefix}ivr:CA1") <= 60
+    assert 86_000 < raw.ttl(f"{prefix}dedupe:k") <= 86_400
+    raw.close()
+
+
+def test_open_store_rejects_unknown_urls() -> None:
+    with pytest.raises(StoreError, match="sqlite:///"):
+        open_store("postgres://db/voice")
+
+
+def test_unreachable_redis_is_a_store_error() -> None:
+    store = open_store("redis://127.0.0.1:1/0")
+    with pytest.raises(StoreError, match="Redis store"):
+        store.ping()
+
+
+def test_unwritable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="writable"):
+        SqliteStore(str(tmp_path / "missing-dir" / "s.sqlite3"))
+
+
+# --- exactly once across processes -----------------------------------------------------------
+
+DELIVERIES = 50
+PROCESSES = 8
+STATUS_PARAMS = {
+    "AccountSid": "AC" + "0" * 32,
+    "CallSid": "CA" + "7" * 32,
+    "CallStatus": "completed",
+    "Timestamp": "Tue, 24 Nov 2026 10:00:00 +0000",
+    "CallDuration": "42",
+}
+
+
+def _open(store_url: str, prefix: str) -> Store:
+    if store_url.startswith("redis://"):
+        return RedisStore.from_url(store_url, prefix=prefix)
+    return open_store(store_url)
+
+
+def _deliver(store_url: str, prefix: str, count: int, barrier: object) -> list[int]:
+    """One 'app server' process: build the app, wait for the others, deliver `count` times."""
+    app = create_app(
+        make_settings(),
+        _open(store_url, prefix),
+        metrics=Metrics(),
+        logger=configure_logging("CRITICAL"),
+    )
+    client = Client(app)
+    signature = RequestValidator(TOKEN).compute_signature(BASE + "/voice/status", STATUS_PARAMS)
+    barrier.wait()  # type: ignore[attr-defined]
+    statuses = []
+    for _ in range(count):
+        response = client.post(
+            "/voice/status",
+            base_url=BASE,
+            data=urlencode(STATUS_PARAMS),
+            content_type="application/x-www-form-urlencoded",
+            headers={"X-Twilio-Signature": signature},
+            buffered=True,
+        )
+        statuses.append(response.status_code)
+    return statuses
+
+
+def _run_in_processes(store_url: str, prefix: str = "") -> list[int]:
+    ctx = multiprocessing.get_context("fork")
+    counts = [
+        DELIVERIES // PROCESSES + (1 if i < DELIVERIES % PROCESSES else 0) for i in range(PROCESSES)
+    ]
+    with ctx.Manager() as manager:
+        barrier = manager.Barrier(PROCESSES)
+        with ctx.Pool(PROCESSES) as pool:
+            results = pool.starmap(_deliver, [(store_url, prefix, n, barrier) for n in counts])
+    return [status for statuses in results for status in statuses]
+
+
+@pytest.mark.slow
+def test_status_callback_processed_once_across_processes_sqlite(tmp_path: Path) -> None:
+    path = str(tmp_path / "shared.sqlite3")
+    SqliteStore(path).close()  # create the schema before the race
+    statuses = _run_in_processes(f"sqlite:///{path}")
+    assert statuses == [204] * DELIVERIES
+    assert [e.call_sid for e in SqliteStore(path).call_events()] == [STATUS_PARAMS["CallSid"]]
+
+
+@pytest.mark.slow
+def test_status_callback_processed_once_across_processes_redis(redis_url: str) -> None:
+    prefix = f"test-{uuid.uuid4().hex}:"
+    statuses = _run_in_processes(redis_url, prefix)
+    assert statuses == [204] * DELIVERIES
+    events = RedisStore.from_url(redis_url, prefix=prefix).call_events()
+    assert [e.call_sid for e in events] == [STATUS_PARAMS["CallSid"]]
