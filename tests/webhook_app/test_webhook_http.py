@@ -247,7 +247,8 @@ def test_logs_are_json_with_call_sid_and_masked_numbers(
     assert lines[0]["to"] == "+1415****100"
     assert [line["status"] for line in lines] == [200, 403]
     text = stream.getvalue()
-    assert "5550199" not in text and TOKEN not in text
+    assert "5550199" not in text
+    assert TOKEN not in text
     assert twilio.sign(BASE + "/voice/inbound", call_params) not in text
 
 
@@ -287,7 +288,8 @@ def test_settings_errors_say_what_and_how(tmp_path: Path) -> None:
     with pytest.raises(SettingsError) as info:
         load_settings({"TWILIO_AUTH_TOKEN": "secret-token", "VOICE_SETTINGS_FILE": str(bad)})
     message = str(info.value)
-    assert "operator_number" in message and "menu.max_retries" in message
+    assert "operator_number" in message
+    assert "menu.max_retries" in message
     assert "secret-token" not in message
     with pytest.raises(SettingsError, match="cannot read"):
         load_settings(
