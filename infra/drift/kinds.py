@@ -93,9 +93,12 @@ NOT_COMPARED: tuple[NotCompared, ...] = (
 )
 
 
+_OTHER_LABELS = {"InboundProcessingRegion": "inbound processing region"}
+
+
 def label(kind: str) -> str:
     info = KIND_INFO.get(kind)
-    return info.label if info else kind
+    return info.label if info else _OTHER_LABELS.get(kind, kind)
 
 
 def unmanaged_hint(kind: str, key: str, sid: str | None) -> str:
