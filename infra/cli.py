@@ -28,10 +28,10 @@ class Command:
 
 def commands() -> tuple[Command, ...]:
     """Every registered subcommand (imported here so `--help` lists them all)."""
-    from infra.commands import validate
+    from infra.commands import schema, validate
     from infra.drift import command as drift
 
-    return (validate.COMMAND, drift.COMMAND)
+    return (validate.COMMAND, drift.COMMAND, schema.COMMAND)
 
 
 def build_parser(available: Sequence[Command]) -> argparse.ArgumentParser:

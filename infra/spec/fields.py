@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from urllib.parse import urlsplit
 
 import phonenumbers
-from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInfo
+from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
 from infra.spec.context import SpecContext
@@ -358,21 +358,38 @@ def _check_username(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(_check_name)]
+def _schema(**schema: Any) -> WithJsonSchema:
+    """The JSON schema editors see (the validators above stay the source of truth)."""
+    return WithJsonSchema({"type": "string", **schema})
+
+
+Name = Annotated[str, AfterValidator(_check_name), _schema(pattern=_NAME_RE.pattern)]
 FriendlyName = Annotated[str, Field(min_length=1, max_length=64)]
-Flow = Annotated[str, AfterValidator(_check_flow)]
-E164 = Annotated[str, AfterValidator(_check_e164)]
-SipDomainName = Annotated[str, AfterValidator(_domain_checker("sip.twilio.com", "SIP"))]
-TrunkDomainName = Annotated[str, AfterValidator(_domain_checker("pstn.twilio.com", "trunk"))]
-SipUri = Annotated[str, AfterValidator(check_sip_uri)]
-Edge = Annotated[str, AfterValidator(_check_edge)]
-Region = Annotated[str, AfterValidator(_check_region)]
-IPv4 = Annotated[str, AfterValidator(_check_ipv4)]
-CidrPrefix = Annotated[StrictInt, AfterValidator(_check_prefix)]
-Priority = Annotated[StrictInt, AfterValidator(_check_port_number)]
-Weight = Annotated[StrictInt, AfterValidator(_check_port_number)]
-PublicUrl = Annotated[str, AfterValidator(_check_public_url)]
-AccountSid = Annotated[str, AfterValidator(_sid_checker("AC", "an Account SID"))]
-ApiKeySid = Annotated[str, AfterValidator(_sid_checker("SK", "an API key SID"))]
-Username = Annotated[str, AfterValidator(_check_username)]
+Flow = Annotated[str, AfterValidator(_check_flow), _schema(enum=twilio_flows())]
+E164 = Annotated[str, AfterValidator(_check_e164), _schema(pattern=r"^\+[1-9][0-9]{1,14}$")]
+SipDomainName = Annotated[
+    str,
+    AfterValidator(_domain_checker("sip.twilio.com", "SIP")),
+    _schema(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.sip\.twilio\.com$"),
+]
+TrunkDomainName = Annotated[
+    str,
+    AfterValidator(_domain_checker("pstn.twilio.com", "trunk")),
+    _schema(pattern=r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.pstn\.twilio\.com$"),
+]
+SipUri = Annotated[str, AfterValidator(check_sip_uri), _schema(pattern="^sip:")]
+Edge = Annotated[str, AfterValidator(_check_edge), _schema(enum=list(EDGES))]
+Region = Annotated[str, AfterValidator(_check_region), _schema(enum=list(REGIONS))]
+IPv4 = Annotated[str, AfterValidator(_check_ipv4), _schema(format="ipv4")]
+CidrPrefix = Annotated[StrictInt, AfterValidator(_check_prefix), Field(ge=8, le=32)]
+Priority = Annotated[StrictInt, AfterValidator(_check_port_number), Field(ge=0, le=65535)]
+Weight = Annotated[StrictInt, AfterValidator(_check_port_number), Field(ge=0, le=65535)]
+PublicUrl = Annotated[str, AfterValidator(_check_public_url), _schema(format="uri")]
+AccountSid = Annotated[
+    str, AfterValidator(_sid_checker("AC", "an Account SID")), _schema(pattern="^AC[0-9a-f]{32}$")
+]
+ApiKeySid = Annotated[
+    str, AfterValidator(_sid_checker("SK", "an API key SID")), _schema(pattern="^SK[0-9a-f]{32}$")
+]
+Username = Annotated[str, AfterValidator(_check_username), _schema(minLength=1, maxLength=32)]
 Bool = StrictBool

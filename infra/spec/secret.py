@@ -6,7 +6,8 @@ import hashlib
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import GetCoreSchemaHandler
+from pydantic import GetCoreSchemaHandler, GetJsonSchemaHandler
+from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
 from infra.spec.context import SpecContext
@@ -89,6 +90,26 @@ class Secret:
                 _serialize_secret, when_used="always"
             ),
         )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return dict(SECRET_JSON_SCHEMA)
+
+
+SECRET_JSON_SCHEMA: dict[str, Any] = {
+    "description": "A Pulumi secret: {secure: <ciphertext>}; plain text only on the local stack",
+    "anyOf": [
+        {
+            "type": "object",
+            "properties": {"secure": {"type": "string", "minLength": 1}},
+            "required": ["secure"],
+            "additionalProperties": False,
+        },
+        {"type": "string"},
+    ],
+}
 
 
 def _serialize_secret(value: Secret) -> Any:
