@@ -467,6 +467,7 @@ SOURCE_IP_MAPPING = Kind(
     unique=("ip_record_sid",),
     unique_scope="global",
     on_ref_delete="cascade",
+    account_field=False,
 )
 
 

@@ -54,6 +54,7 @@ class Kind:
     subresources: dict[str, str] = field(default_factory=dict)
     # The Auth/Calls and Auth/Registrations mapping schemas carry no `uri` and no parent SID.
     self_link: bool = True
+    account_field: bool = True  # voice v1 SourceIpMapping has no account_sid
     strategy: str = "table"
     # What happens to this kind's records when the resource a field refers to is deleted:
     # "block" refuses the delete, "clear" empties the field; parents always cascade.

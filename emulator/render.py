@@ -84,7 +84,8 @@ class Renderer:
         else:
             body = {f.name: record.get(f.name, f.default) for f in kind.fields if f.output}
         body["sid"] = record["sid"]
-        body["account_sid"] = self.store.account_sid
+        if kind.account_field:
+            body["account_sid"] = self.store.account_sid
         body["date_created"] = format_date(record["date_created"], kind)
         body["date_updated"] = format_date(record["date_updated"], kind)
         if kind.parent is not None and kind.self_link:
