@@ -6,7 +6,6 @@ import os
 from pathlib import Path
 
 import pytest
-
 from contract_validation import SPEC_FILES, Specs
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -22,10 +22,10 @@ from __future__ import annotations
 
 import json
 import re
-from email.utils import parsedate_to_datetime
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode

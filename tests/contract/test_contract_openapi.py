@@ -12,8 +12,8 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from contract_validation import Report, Specs, read_records, validate
+
 from emulator.app import OPERATION_METHODS
 from emulator.catalog import KINDS
 from emulator.config import RECORD_ENV
