@@ -39,12 +39,29 @@ def local_project(tmp_path: Path, app_port: int) -> Path:
 def test_settings_default_to_the_emulator_credentials(tmp_path: Path) -> None:
     from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
 
-    settings = read_settings(local_project(tmp_path, 18080))
+    project = local_project(tmp_path, 18080)
+    stack = tmp_path / "Pulumi.local.yaml"
+    doc = yaml.safe_load(stack.read_text())
+    doc["config"] = {k: v for k, v in doc["config"].items() if not k.startswith("twilio:")}
+    stack.write_text(yaml.safe_dump(doc))
+    settings = read_settings(project)
     assert settings == LocalSettings(
-        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, settings.public_base_url
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, "http://127.0.0.1:18080"
     )
     assert settings.app_port == 18080
     assert settings.app_host == "127.0.0.1"
+
+
+def test_settings_take_the_stack_credentials_when_set(tmp_path: Path) -> None:
+    project = local_project(tmp_path, 18080)
+    stack = tmp_path / "Pulumi.local.yaml"
+    doc = yaml.safe_load(stack.read_text())
+    doc["config"]["twilio:accountSid"] = "AC" + "a" * 32
+    doc["config"]["twilio:authToken"] = "local-token"
+    stack.write_text(yaml.safe_dump(doc))
+    settings = read_settings(project)
+    assert settings.account_sid == "AC" + "a" * 32
+    assert settings.auth_token == "local-token"
 
 
 def test_pretty_xml_indents_twiml_and_passes_other_text() -> None:
