@@ -193,3 +193,86 @@ def test_passwords_are_secret(run: ProgramRun) -> None:
             assert not (set(json.dumps(value, default=str).split('"')) & placeholders), (
                 f"{record.name}.{key} carries a secret in plain text"
             )
+
+
+def test_byoc_edges(run: ProgramRun) -> None:
+    env = declared(run)
+    for byoc in env.get("byoc_trunks") or []:
+        record = next(r for r in run.of_kind("ByocTrunk") if r.name == byoc["name"])
+        if byoc.get("connection_policy"):
+            policy = byoc["connection_policy"]
+            needed = {r.urn for r in run.of_kind("ConnectionPolicy") if r.name == policy}
+            needed |= {
+                r.urn
+                for r in run.of_kind("ConnectionPolicyTarget")
+                if r.name.startswith(f"{policy}/")
+            }
+            assert needed <= set(record.dependencies), "BYOC trunk must wait for policy + targets"
+            assert record.plain("connection_policy_sid") == f"mock-sid:{policy}"
+        if byoc.get("from_domain"):
+            domain = next(r for r in run.of_kind("SipDomain") if r.name == byoc["from_domain"])
+            assert domain.urn in record.dependencies
+            assert record.plain("from_domain_sid") == f"mock-sid:{domain.name}"
+    for domain in env.get("sip_domains") or []:
+        record = next(r for r in run.of_kind("SipDomain") if r.name == domain["name"])
+        if domain.get("byoc_trunk"):
+            byoc = next(r for r in run.of_kind("ByocTrunk") if r.name == domain["byoc_trunk"])
+            assert byoc.urn in record.dependencies
+            assert record.plain("byoc_trunk_sid") == f"mock-sid:{byoc.name}"
+        else:
+            assert record.plain("byoc_trunk_sid") is None
+
+
+def test_source_ip_mappings_and_region_pins(run: ProgramRun) -> None:
+    for mapping in run.of_kind("SourceIpMapping"):
+        record_name, domain_name = mapping.name.split("/")
+        record = next(r for r in run.of_kind("IpRecord") if r.name == record_name)
+        domain = next(r for r in run.of_kind("SipDomain") if r.name == domain_name)
+        assert {record.urn, domain.urn} <= set(mapping.dependencies)
+        assert mapping.parent == record.urn
+    env = declared(run)
+    targets = {
+        **{
+            n["e164"]: ("phone_number", n["e164"], n.get("region"))
+            for n in env.get("numbers") or []
+        },
+        **{
+            d["name"]: ("sip_domain", d["domain_name"], d.get("region"))
+            for d in env.get("sip_domains") or []
+        },
+        **{
+            t["name"]: ("sip_trunk_domain", t["domain_name"], t.get("region"))
+            for t in env.get("trunks") or []
+        },
+    }
+    for pin in run.of_kind("InboundProcessingRegion"):
+        owner = pin.name.removesuffix("/region")
+        key, value, region = targets[owner]
+        assert pin.plain(key) == value
+        assert pin.plain("voice_region") == (region or env.get("region"))
+        assert run.by_urn(pin.parent).name == owner
+        assert pin.parent in pin.dependencies
+
+
+def test_trunk_settings_and_origination(run: ProgramRun) -> None:
+    env = declared(run)
+    base = env["public_base_url"].rstrip("/")
+    for trunk in env.get("trunks") or []:
+        record = next(r for r in run.of_kind("Trunk") if r.name == trunk["name"])
+        recording = trunk.get("recording") or {}
+        assert record.plain("recording_mode") == recording.get("mode", "do-not-record")
+        assert record.plain("recording_trim") == recording.get("trim", "do-not-trim")
+        flow = trunk.get("disaster_recovery_flow")
+        expected = base + ROUTES_BY_FLOW[flow].path if flow else None
+        assert record.plain("disaster_recovery_url") == expected
+        for url in trunk.get("origination_urls") or []:
+            child = run.by_name(f"{trunk['name']}/origination/{url['name']}")
+            assert child.plain("sip_url") == url["sip_url"]  # edge= passes through as declared
+            assert child.plain("trunk_sid") == f"mock-sid:{trunk['name']}"
+
+
+def test_every_resource_carries_the_declared_account(run: ProgramRun) -> None:
+    account = (declared(run).get("credentials") or {}).get("account_sid")
+    for record in run.records:
+        if record.custom:
+            assert record.plain("expected_account_sid") == account, record.name
