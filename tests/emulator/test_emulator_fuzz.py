@@ -135,7 +135,7 @@ def assert_twilio_shaped(status: int, body: bytes) -> None:
         assert isinstance(data["code"], int)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(requests_())
 def test_no_input_gives_a_500(request: dict[str, Any]) -> None:
     headers = {"Authorization": request["auth"]} if request["auth"] else {}
