@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from drift_support import EXTRA_NUMBER, ROOT, Account, apply_spec
+from drift_support import API_KEY, API_SECRET, EXTRA_NUMBER, ROOT, Account, apply_spec
 
 from emulator.testing import running_emulator
 from infra.spec import Environment, load_stack_file
@@ -32,7 +32,7 @@ def account(
 ) -> Iterator[Account]:
     """An emulator holding the `local` spec, applied; drift's environment points at it."""
     numbers = [n.e164 for n in local_env.numbers] + [EXTRA_NUMBER]
-    with running_emulator(numbers=numbers) as emu:
+    with running_emulator(numbers=numbers, api_keys={API_KEY: API_SECRET}) as emu:
         for key, value in emu.env().items():
             monkeypatch.setenv(key, value)
         for key in ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_EDGE", "TWILIO_REGION"):

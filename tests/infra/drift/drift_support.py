@@ -17,6 +17,8 @@ from infra.urls import optional_webhook
 
 ROOT = Path(__file__).resolve().parents[3]
 EXTRA_NUMBER = "+15005550006"  # owned by the account, declared by no stack
+API_KEY = "SK" + "5" * 32
+API_SECRET = "drift-api-key-secret"
 
 
 def _hook(env: Environment, flow: str | None, url: str, method: str) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from drift_support import EXTRA_NUMBER, Account
+from drift_support import API_KEY, API_SECRET, EXTRA_NUMBER, Account
 
 from infra.client import RetryPolicy
 from infra.drift.command import drift
@@ -132,6 +132,11 @@ def test_removed_mapping_is_missing(account: Account) -> None:
     ]
     _, text, _ = run(account, "text")
     assert "MISSING           SIP domain calls credential list mapping" in text
+    _, md, _ = run(account, "markdown")
+    assert (
+        "| missing | SIP domain calls credential list mapping "
+        "`acme-local.sip.twilio.com/local-users` |"
+    ) in md
 
 
 def test_extra_mapping_and_trunk_number_are_unmanaged(account: Account) -> None:
@@ -208,3 +213,15 @@ def test_only_gets_are_sent(account: Account) -> None:
     counters = account.emu.admin.counters()
     assert all(route.startswith("GET ") for route in counters["routes"])
     assert json.loads(out)["api_calls"] == counters["total"]
+
+
+def test_api_key_credentials(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TWILIO_AUTH_TOKEN")
+    monkeypatch.setenv("TWILIO_API_KEY", API_KEY)
+    monkeypatch.setenv("TWILIO_API_SECRET", API_SECRET)
+    code, _, err = run(account)
+    assert code == 0, err
+    monkeypatch.setenv("TWILIO_API_SECRET", "not-the-secret")
+    code, _, err = run(account)
+    assert code == 2
+    assert "20003" in err
