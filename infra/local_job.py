@@ -432,6 +432,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps.start("Stop the servers")
     Steps.say("")
     Steps.say("Done: the local stack is applied to the emulator and the app answers calls.")
+    Steps.say("Run it again: nothing changes (state is kept in .cache/; delete it to start over).")
+    if not pulumi:
+        Steps.say(f"With the Pulumi CLI ({PULUMI_INSTALL_URL}) this job runs `pulumi up` instead.")
+    Steps.say("Real Twilio account: see docs/program.md (pulumi login, stack select, pulumi up).")
     return 0
 
 
