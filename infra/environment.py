@@ -4,8 +4,8 @@ Every Twilio resource of the spec becomes a child of the component (or of the re
 to: a credential of its list, an origination URL of its trunk, ...). Logical resource names come
 from spec names, never from SIDs, so URNs stay stable across accounts and re-creations:
 `pbx` (SIP domain), `pbx-users/alice` (credential), `pbx/calls/credential-lists/pbx-users`
-(domain auth mapping), `+14155550100` (number), `pbx-trunk/numbers/+14155550100` (trunk
-association), `pbx/region` (inbound processing region).
+(domain auth mapping), `+14155550100` (number), `pbx-trunk/origination/primary` (origination
+URL), `pbx/region` (inbound processing region). docs/program.md has the full table.
 """
 
 from __future__ import annotations
