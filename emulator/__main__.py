@@ -14,8 +14,11 @@ from werkzeug.serving import make_server
 from emulator.app import Emulator
 from emulator.config import DEFAULT_AUTH_TOKEN, EmulatorConfig
 from emulator.faults import FaultConfig
-from emulator.numbers import DEFAULT_NUMBERS, generated_numbers, numbers_in_files
+from emulator.numbers import DEFAULT_NUMBERS, generated_numbers, numbers_in_files, stack_files
 from emulator.store import Store
+
+# The repository root when the project is installed editable (where the stack files live).
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
@@ -34,7 +37,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         action="append",
         default=[],
         help="add every E.164 number found in this file (stack YAML, plain list); repeatable. "
-        "Default: Pulumi.*.yaml in the current directory",
+        "Default: Pulumi.*.yaml in the current directory and the project root",
     )
     parser.add_argument("--seed-numbers", type=int, default=0, help="also own N generated numbers")
     parser.add_argument("--record", type=Path, help="append request/response JSON lines here")
@@ -54,7 +57,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 
 def seed_list(args: argparse.Namespace, cwd: Path) -> list[str]:
-    files = list(args.seed_file) or sorted(cwd.glob("Pulumi.*.yaml"))
+    files = list(args.seed_file) or stack_files(cwd, PROJECT_ROOT)
     return [*DEFAULT_NUMBERS, *numbers_in_files(files), *generated_numbers(args.seed_numbers)]
 
 

@@ -112,6 +112,12 @@ def generated_numbers(count: int, start: int = 0) -> list[str]:
     return numbers
 
 
+def stack_files(*folders: Path) -> list[Path]:
+    """The `Pulumi.<stack>.yaml` files in the given folders (deduplicated)."""
+    found = {p.resolve() for folder in folders for p in folder.glob("Pulumi.*.yaml")}
+    return sorted(found)
+
+
 def numbers_in_files(paths: Iterable[Path]) -> list[str]:
     """Every E.164-looking string in the given files (stack YAML, plain lists)."""
     found: list[str] = []
@@ -127,4 +133,5 @@ __all__ = [
     "numbers_in_files",
     "parse_e164",
     "seed_numbers",
+    "stack_files",
 ]

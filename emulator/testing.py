@@ -27,8 +27,14 @@ from werkzeug.serving import WSGIRequestHandler, make_server
 from emulator.app import Emulator
 from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, RECORD_ENV, EmulatorConfig
 from emulator.faults import FaultConfig
-from emulator.numbers import DEFAULT_NUMBERS, generated_numbers
+from emulator.numbers import DEFAULT_NUMBERS, generated_numbers, numbers_in_files, stack_files
 from emulator.store import Store
+
+
+def default_numbers() -> list[str]:
+    """The built-in owned numbers plus every E.164 in the project's stack files."""
+    root = Path(__file__).resolve().parent.parent
+    return [*DEFAULT_NUMBERS, *numbers_in_files(stack_files(Path.cwd(), root))]
 
 
 class QuietRequestHandler(WSGIRequestHandler):
@@ -135,7 +141,10 @@ def running_emulator(
     record_path: Path | None = None,
     state_path: Path | None = None,
 ) -> Iterator[RunningEmulator]:
-    """An in-process, threaded emulator on 127.0.0.1 and a free port, stopped on exit."""
+    """An in-process, threaded emulator on 127.0.0.1 and a free port, stopped on exit.
+
+    `numbers` defaults to `default_numbers()` (built-ins + the stack files' numbers).
+    """
     record = record_path or (Path(os.environ[RECORD_ENV]) if os.environ.get(RECORD_ENV) else None)
     config = EmulatorConfig(
         account_sid=account_sid,
@@ -143,7 +152,7 @@ def running_emulator(
         api_keys=dict(api_keys or {}),
         record_path=record,
     )
-    seed = [*(DEFAULT_NUMBERS if numbers is None else numbers), *generated_numbers(seed_numbers)]
+    seed = [*(default_numbers() if numbers is None else numbers), *generated_numbers(seed_numbers)]
     store = Store(account_sid, path=state_path)
     emulator = Emulator(config, store=store, faults=faults, numbers=seed)
     server = make_server(
