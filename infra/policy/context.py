@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+import pulumi
+
+from infra.spec.stackfile import config_key
 from webhook_app.routes import ROUTES
 
 TYPE_PREFIX = "pulumi-python:dynamic/twilio:"
@@ -81,3 +85,16 @@ def sip_params(uri: str) -> dict[str, str]:
     """`;key=value` parameters of a SIP URI (`sip:host:5061;transport=tls;edge=ashburn`)."""
     params = uri.split(";")[1:]
     return {k.lower(): v for k, v in parse_qsl("&".join(params), keep_blank_values=True)}
+
+
+def spec_edge(project: str = "twilio-voice") -> str | None:
+    """The stack spec's `edge`, when the engine passed the stack config to the analyzer."""
+    raw = pulumi.runtime.get_config(config_key(project))
+    if not isinstance(raw, str):
+        return None
+    try:
+        spec = json.loads(raw)
+    except ValueError:
+        return None
+    edge = spec.get("edge") if isinstance(spec, dict) else None
+    return edge if isinstance(edge, str) and edge else None

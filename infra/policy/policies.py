@@ -35,6 +35,7 @@ from infra.policy.context import (
     is_production,
     names,
     sip_params,
+    spec_edge,
     twilio_kind,
 )
 from infra.spec.fields import EDGES
@@ -254,7 +255,7 @@ def _one_edge(args: StackValidationArgs, report_violation: ReportViolation) -> N
         edge = _edge_of(res.props.get("target"))
         if edge:
             used.setdefault(edge, []).append(res.name)
-    expected = config.get("edge")
+    expected = config.get("edge") or spec_edge()
     if isinstance(expected, str) and expected:
         for edge, who in sorted(used.items()):
             if edge != expected:
@@ -274,7 +275,8 @@ def _one_edge(args: StackValidationArgs, report_violation: ReportViolation) -> N
 
 one_edge = StackValidationPolicy(
     name="voice-one-edge",
-    description="All SIP URIs of an environment name the same Twilio edge.",
+    description="All SIP URIs of an environment name the same Twilio edge: the policy config "
+    "`edge`, else the stack spec's `edge` when the engine passes stack config, else any one.",
     enforcement_level=EnforcementLevel.ADVISORY,
     validate=_one_edge,
     config_schema=PolicyConfigSchema(

@@ -225,3 +225,14 @@ def test_api_key_credentials(account: Account, monkeypatch: pytest.MonkeyPatch) 
     code, _, err = run(account)
     assert code == 2
     assert "20003" in err
+
+
+def test_rate_limits_and_server_errors_are_retried(account: Account) -> None:
+    account.emu.admin.set_faults(rate_429=0.3, rate_500=0.1, retry_after=0, seed=7)
+    fast = RetryPolicy(max_attempts=10, base_delay=0.001, max_delay=0.01)
+    code, out, err = run(account, retry=fast)
+    assert code == 0, err
+    counters = account.emu.admin.counters()
+    assert counters["faults"]["429"] + counters["faults"]["500"] > 0
+    # retries are counted: the report's call count is every request sent
+    assert json.loads(out)["api_calls"] == counters["total"]

@@ -3,11 +3,13 @@ through the analyzer servicer with real protobuf requests (the engine's code pat
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 
 import grpc
+import pulumi
 import pytest
 from google.protobuf import empty_pb2
 from policy_support import (
@@ -126,13 +128,17 @@ def test_mixed_edges_are_advisory() -> None:
     )
     diags = analyze(run_program("dev", spec))
     assert [(p, level) for p, level, _ in diags] == [("voice-one-edge", "advisory")]
-    assert "2 edges in one environment (dublin: " in diags[0][2]
+    assert diags[0][2] == (
+        "2 edges in one environment (dublin: dev-trunk/origination/dev-pbx; frankfurt: "
+        "dev-trunk/origination/dev-pbx-2); pick one edge for the environment (spec `edge`) and "
+        "use it in every SIP URI"
+    )
     # with the environment's edge configured, the odd one out is named
     diags = analyze(run_program("dev", spec), {"voice-one-edge": {"edge": "dublin"}})
     assert [m for *_, m in diags] == [
         "edge=frankfurt on dev-trunk/origination/dev-pbx-2, but this environment's edge is "
         "dublin; use edge=dublin"
-    ] or "edge=frankfurt on" in diags[0][2]
+    ]
 
 
 def test_origination_url_without_edge() -> None:
@@ -225,3 +231,24 @@ def test_policy_pack_serves_over_grpc() -> None:
         for p in ALL
     }
     assert {d.policyName for d in diags} == {"voice-https-webhooks", "voice-numbers-protected"}
+
+
+def test_one_edge_uses_the_spec_edge_from_stack_config(monkeypatch: pytest.MonkeyPatch) -> None:
+    """When the engine hands the analyzer the stack config, the spec's `edge` is the one."""
+    records = example_run("dev")
+    [origination] = find(records, "OriginationUrl")
+    origination.inputs.update({"sip_url": "sip:pbx.example.com:5061;transport=tls;edge=tokyo"})
+    spec = json.dumps({"edge": "dublin"})
+    monkeypatch.setenv("PULUMI_CONFIG", json.dumps({"twilio-voice:environment": spec}))
+    try:
+        diags = analyze(records)
+    finally:
+        pulumi.runtime.set_all_config({}, [])  # the analyzer copied PULUMI_CONFIG into CONFIG
+    assert diags == [
+        (
+            "voice-one-edge",
+            "advisory",
+            f"edge=tokyo on {origination.name}, but this environment's edge is dublin; "
+            "use edge=dublin",
+        )
+    ]
