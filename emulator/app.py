@@ -21,6 +21,7 @@ from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
 from emulator import errors
+from emulator.admin import Admin
 from emulator.catalog import BY_NAME, KINDS
 from emulator.config import EmulatorConfig
 from emulator.crud import Crud
@@ -105,8 +106,6 @@ class Emulator:
             if not self.store.load():
                 seed_numbers(self.store, self.seed)
                 self.store.save()
-        from emulator.admin import Admin  # the admin API needs the finished Emulator
-
         self.admin = Admin(self)
         app: WSGIApplication = self._wsgi
         if self.config.record_path is not None:

@@ -13,6 +13,8 @@ from emulator.kinds import Kind, Parent, Reference
 ACCOUNT = "/2010-04-01/Accounts/{AccountSid}"
 SIP = f"{ACCOUNT}/SIP"
 FRIENDLY = Field("friendly_name", max_length=255)
+# Twilio's inbound processing regions (routes v2 `VoiceRegion`).
+REGIONS = ("us1", "us2", "ie1", "de1", "au1", "jp1", "sg1", "br1")
 
 
 def _url(name: str, **kw: object) -> Field:
@@ -479,7 +481,7 @@ def _route(name: str, path: str, key_field: str, target: str) -> Kind:
         f"/v2/{path}",
         "QQ",
         "",
-        (FRIENDLY, Field("voice_region", default="us1", max_length=16), _out(key_field)),
+        (FRIENDLY, Field("voice_region", "enum", default="us1", enum=REGIONS), _out(key_field)),
         reference=Reference(key_field, target),
         operations=frozenset({"fetch", "update"}),
         strategy="route",
