@@ -142,7 +142,11 @@ def drift(
     if output is None:
         out.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        try:
+            output.write_text(text, encoding="utf-8")
+        except OSError as exc:
+            print(f"{stack}: cannot write the report to {output}: {exc.strerror}", file=err)
+            return EXIT_ERROR
         verdict = "drift" if report.drifted else "no drift"
         print(f"{stack}: {verdict}; report written to {output}", file=out)
     return report.exit_code

@@ -177,6 +177,12 @@ def test_output_file(account: Account, tmp_path: Path) -> None:
     assert target.read_text().startswith("### 🟢 Drift report: stack `local`")
 
 
+def test_unwritable_output_exit_2(account: Account, tmp_path: Path) -> None:
+    code, _, err = run(account, "text", output=tmp_path / "missing-dir" / "drift.txt")
+    assert code == 2
+    assert "cannot write the report" in err
+
+
 def test_bad_credentials_exit_2(account: Account, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong-token-value")
     code, out, err = run(account)
