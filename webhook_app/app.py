@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request
 from webhook_app.addresses import mask_phone
 from webhook_app.flows import CallRequest, Flows, Handler
 from webhook_app.forms import parse_form
-from webhook_app.logs import LOGGER_NAME, configure_logging
+from webhook_app.logs import LOGGER_NAME, RequestLog, configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
 from webhook_app.routes import ROUTES
@@ -67,11 +67,22 @@ def build_url_map() -> Map:
     )
 
 
-def public_url(environ: WSGIEnvironment, host: str) -> str:
+def public_url(environ: WSGIEnvironment) -> str:
     """The URL as the client (Twilio) requested it, after ProxyFix: what Twilio signed."""
+    host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
     path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe=_PATH_SAFE)
     query = environ.get("QUERY_STRING", "")
     return f"{environ['wsgi.url_scheme']}://{host}{path}{'?' + query if query else ''}"
+
+
+def _first_values(query_string: str) -> dict[str, str]:
+    """The query string as name -> first value (our own ``?then=…&user=…`` parameters)."""
+    params: dict[str, str] = {}
+    if query_string:
+        text = query_string.encode("latin-1").decode("utf-8", "replace")  # WSGI's str of bytes
+        for key, value in parse_form(text):
+            params.setdefault(key, value)
+    return params
 
 
 def _json_params(text: str) -> dict[str, str]:
@@ -102,6 +113,7 @@ class WebhookApp:
         self.metrics = metrics or Metrics()
         self.url_map = build_url_map()
         self._log = logger or logging.getLogger(LOGGER_NAME)
+        self._request_log = RequestLog(self._log)
         self._clock = clock
         self._token = settings.auth_token.get_secret_value().encode("utf-8")
         self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
@@ -126,7 +138,7 @@ class WebhookApp:
             if flow in self._twilio_flows:
                 params = self._verified_params(flow, request, environ)
                 call = params
-                query = request.args.to_dict()
+                query = _first_values(environ.get("QUERY_STRING", ""))
                 twiml = self._handlers[flow](CallRequest(flow, params, query))
                 status, body, ctype = twiml.status, twiml.body, CONTENT_TYPE
             else:
@@ -174,7 +186,7 @@ class WebhookApp:
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
         if not signature:
             raise Forbidden("X-Twilio-Signature is missing")
-        mimetype = request.mimetype
+        mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         data = request.get_data()
         if len(data) > MAX_BODY_BYTES:
             raise RequestEntityTooLarge()
@@ -192,7 +204,7 @@ class WebhookApp:
             signed = text
         else:
             raise UnsupportedMediaType("send application/x-www-form-urlencoded or JSON")
-        url = public_url(environ, request.host)
+        url = public_url(environ)
         algorithm = signature_algorithm(environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS"))
         if not is_valid_signature(self._token, url, signed, signature, algorithm):
             raise Forbidden("X-Twilio-Signature does not match this URL and body")
@@ -220,7 +232,7 @@ class WebhookApp:
             timer = self._timers[flow] = self.metrics.latency.labels(flow)
         timer.observe(elapsed)
         if self._log.isEnabledFor(logging.INFO):
-            extra: dict[str, object] = {
+            fields: dict[str, object] = {
                 "flow": flow,
                 "status": status,
                 "ms": round(elapsed * 1000, 3),
@@ -229,8 +241,8 @@ class WebhookApp:
             for name in _LOGGED_PARAMS:
                 value = call.get(name)
                 if value:
-                    extra[name.lower()] = mask_phone(value)
-            self._log.info("webhook", extra=extra)
+                    fields[name.lower()] = mask_phone(value)
+            self._request_log.write(fields)
 
 
 def create_app(settings: Settings, store: Store, **deps: Any) -> WSGIApplication:
