@@ -26,7 +26,7 @@ import requests
 from twilio.rest import Client
 
 from infra.errors import ConfigurationError, NotFoundError, TransportError, TwilioApiError
-from infra.twilio_http import TwilioHttpClient
+from infra.twilio_http import BASE_URL_ENV, TwilioHttpClient
 
 HOSTS: dict[str, str] = {
     "api": "https://api.twilio.com",
@@ -192,8 +192,11 @@ class TwilioApi:
         sleep: Callable[[float], None] = time.sleep,
         jitter: Callable[[float], float] = full_jitter,
         clock: Callable[[], float] = time.monotonic,
+        base_url: str | None = None,
     ) -> None:
         self.credentials = credentials
+        # None: TwilioHttpClient reads TWILIO_API_BASE_URL itself (the emulator switch).
+        self.base_url = base_url
         self.policy = policy or RetryPolicy()
         self._sleep = sleep
         self._jitter = jitter
@@ -216,7 +219,9 @@ class TwilioApi:
                     account_sid=creds.account_sid,
                     region=creds.region,
                     edge=creds.edge,
-                    http_client=TwilioHttpClient(timeout=self.policy.request_timeout),
+                    http_client=TwilioHttpClient(
+                        base_url=self.base_url, timeout=self.policy.request_timeout
+                    ),
                 )
             return self._client
 
@@ -387,13 +392,16 @@ _CACHE_LOCK = threading.Lock()
 
 
 def get_api(config: Mapping[str, Any], env: Mapping[str, str] | None = None) -> TwilioApi:
-    """The shared `TwilioApi` for the credentials in effect now (config, then environment)."""
+    """The shared `TwilioApi` for the credentials (and API base URL) in effect now."""
     import os
 
-    credentials = resolve_credentials(config, os.environ if env is None else env)
+    environ = os.environ if env is None else env
+    credentials = resolve_credentials(config, environ)
+    base_url = environ.get(BASE_URL_ENV) or ""
+    key = f"{credentials.cache_key}|{base_url}"
     with _CACHE_LOCK:
-        api = _CACHE.get(credentials.cache_key)
+        api = _CACHE.get(key)
         if api is None:
-            api = TwilioApi(credentials)
-            _CACHE[credentials.cache_key] = api
+            api = TwilioApi(credentials, base_url=base_url)
+            _CACHE[key] = api
         return api

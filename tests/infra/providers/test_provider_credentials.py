@@ -143,3 +143,25 @@ def test_password_rotation_is_detected_and_never_stored(
         p.update(created.id, updated.outs, rotated).outs["password_hash"]
         == (updated.outs["password_hash"])
     )
+
+
+def test_one_provider_instance_serves_concurrent_calls(emu: RunningEmulator, client: Any) -> None:
+    """The host runs 4 threads on one cached provider instance; the shared client copes."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    account = client.api.v2010.accounts(emu.account_sid)
+    acl = account.sip.ip_access_control_lists.create(friendly_name="office").sid
+    p = PROVIDERS["IpAddress"]()  # default api_factory: the process-wide lazily built client
+
+    def create(n: int) -> str:
+        props = {
+            "ip_access_control_list_sid": acl,
+            "friendly_name": f"host-{n}",
+            "ip_address": f"203.0.113.{n}",
+        }
+        return str(p.create(p.check({}, props).inputs).id)
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        sids = list(pool.map(create, range(1, 13)))
+    assert len(set(sids)) == 12
+    assert len(emu.admin.resources("sip_ip_address")) == 12
