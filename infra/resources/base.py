@@ -215,15 +215,20 @@ def diff_props(
 ) -> tuple[list[str], list[str]]:
     """(changed fields, fields forcing replacement) between old outputs and new inputs.
 
-    Unknown new values (preview) count as changes. Unset inputs compare as the model default;
+    Unknown new values (preview) count as changes but never as replacements: a parent SID is
+    unknown in preview whenever the parent is merely updated (dynamic providers cannot preview
+    outputs), and `pulumi up` re-diffs with known values, replacing only if the SID really
+    changed. Unset inputs compare as the model default;
     unset non-clearable fields are not compared. Write-only fields compare against the
     fingerprint `<name>_hash` kept in the old outputs. `__provider` is never compared.
     """
     changed: list[str] = []
+    unknown: set[str] = set()
     for f in kind.fields:
         new = news.get(f.name)
         if isinstance(new, Unknown):
             changed.append(f.name)
+            unknown.add(f.name)
             continue
         if f.mode == "write_only":
             old_hash = olds.get(f"{f.name}_hash")
@@ -238,7 +243,7 @@ def diff_props(
                 continue
         if comparable(olds.get(f.name)) != comparable(new):
             changed.append(f.name)
-    replaces = [name for name in changed if name in kind.replaces]
+    replaces = [name for name in changed if name in kind.replaces and name not in unknown]
     return changed, replaces
 
 

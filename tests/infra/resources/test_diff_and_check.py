@@ -67,6 +67,14 @@ DIFF_CASES: list[tuple[str, str, dict[str, Any], dict[str, Any], list[str], list
         [],
     ),
     (
+        "unknown parent sid (parent updated in preview): update, not replace",
+        "OriginationUrl",
+        OU_OLD,
+        {**OU_NEW, "trunk_sid": Unknown()},
+        ["trunk_sid"],
+        [],
+    ),
+    (
         "unset input compares as its default",
         "SipDomain",
         {**SD_OLD, "voice_method": "GET"},
