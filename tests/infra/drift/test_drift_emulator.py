@@ -213,6 +213,16 @@ def test_unreadable_stack_exit_2(account: Account) -> None:
     assert "stack file not found" in err.getvalue()
 
 
+def test_invalid_spec_exit_2(account: Account) -> None:
+    stack_file = account.project / "Pulumi.local.yaml"
+    stack_file.write_text(stack_file.read_text().replace("edge: ashburn", "edge: mars"))
+    code, out, err = run(account)
+    assert code == 2
+    assert out == ""
+    assert "edge" in err
+    assert "python -m infra validate --stack local" in err
+
+
 def test_only_gets_are_sent(account: Account) -> None:
     code, out, _ = run(account)
     assert code == 0
