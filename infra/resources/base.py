@@ -322,7 +322,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
 
     def guard_recorded(self, api: TwilioApi, props: Mapping[str, Any], sid: str = "") -> None:
         """Refuse to touch a resource recorded under another account than the configured one."""
-        recorded = props.get("account_sid")
+        recorded = props.get("account_sid") or props.get("expected_account_sid")
         if recorded and not isinstance(recorded, Unknown) and recorded != api.account_sid:
             raise AccountMismatchError(
                 f"{self.label(props, sid)} belongs to Twilio account {recorded}, but the "

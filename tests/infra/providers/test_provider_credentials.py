@@ -165,3 +165,13 @@ def test_one_provider_instance_serves_concurrent_calls(emu: RunningEmulator, cli
         sids = list(pool.map(create, range(1, 13)))
     assert len(set(sids)) == 12
     assert len(emu.admin.resources("sip_ip_address")) == 12
+
+
+def test_read_by_id_refuses_when_the_spec_declares_another_account(
+    emu: RunningEmulator, provider: Make
+) -> None:
+    p = provider("SipDomain")
+    created = p.create(p.check({}, DOMAIN).inputs)
+    props = {**DOMAIN, "expected_account_sid": OTHER_ACCOUNT}  # what opts.id sends: inputs only
+    with pytest.raises(AccountMismatchError, match=OTHER_ACCOUNT):
+        p.read(created.id, props)
