@@ -740,6 +740,9 @@ def test_provider_and_spec_issues_are_listed_together(
 
 
 def test_main_module_runs_the_cli_without_an_engine(monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = sys.modules.get("pulumi.runtime.settings")
+    if settings is not None:  # another test in this worker may have left mocks configured
+        monkeypatch.setattr(settings, "get_monitor", lambda: None)
     monkeypatch.setattr(
         sys, "argv", ["infra", "validate", "--stack", "prod", "--project-dir", str(REPO)]
     )
