@@ -144,6 +144,12 @@ def summary(stack: str, env: Environment, path: Path) -> str:
                 f"            {plain} in plain text (allowed on the local stack only); "
                 f"strength checked"
             )
+        for clist in env.credential_lists:
+            users = ", ".join(
+                f"{c.username} ({'secure' if c.password.is_secure else 'plain text'})"
+                for c in clist.credentials
+            )
+            lines.append(f"    {clist.name}: {users or 'no credentials'}")
     return "\n".join(lines) + "\n"
 
 

@@ -616,6 +616,7 @@ def test_the_base_spec_is_valid_on_prod_and_local(
     out = capsys.readouterr().out
     assert "prod: valid" in out
     assert "3 of 3 are Pulumi secrets" in out
+    assert "    pbx-users: alice (secure), bob (secure)\n" in out
     assert "still encrypted" in out
 
 
@@ -655,6 +656,7 @@ def test_plaintext_password_is_rejected_on_prod_but_accepted_on_local(
         assert code == expected, capsys.readouterr().err
     out = capsys.readouterr().out
     assert "1 in plain text (allowed on the local stack only)" in out
+    assert "pbx-users: alice (plain text), bob (secure)" in out
     assert PLAIN_OK not in out
 
 
