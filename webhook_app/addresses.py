@@ -46,10 +46,13 @@ def conference_room(call_sid: str) -> str:
 
 def mask_phone(value: str) -> str:
     """Mask the middle of phone numbers for logs: ``+14155550234`` -> ``+1415****234``."""
+    if 11 <= len(value) <= 16 and value[0] == "+" and value[1:].isdigit():  # plain E.164
+        return value[:5] + "*" * (len(value) - 8) + value[-3:]
     return _PHONE_LIKE.sub(_mask_match, value)
 
 
 def _mask_match(match: re.Match[str]) -> str:
     number = match.group(0)
-    keep_head = 5 if number.startswith("+") else 4
-    return number[:keep_head] + "*" * (len(number) - keep_head - 3) + number[-3:]
+    head = 5 if number.startswith("+") else 4
+    head = min(head, len(number) - 6)  # short numbers: still hide at least three digits
+    return number[:head] + "*" * (len(number) - head - 3) + number[-3:]

@@ -16,9 +16,10 @@ def parse_form(text: str) -> list[tuple[str, str]]:
         if not segment:
             continue
         name, _, value = segment.partition("=")
-        if "%" in name or "+" in name:
-            name = unquote_plus(name, errors="replace")
-        if "%" in value or "+" in value:
-            value = unquote_plus(value, errors="replace")
+        if "%" in segment or "+" in segment:
+            if "%" in name or "+" in name:
+                name = unquote_plus(name, errors="replace")
+            if "%" in value or "+" in value:
+                value = unquote_plus(value, errors="replace")
         pairs.append((name, value))
     return pairs

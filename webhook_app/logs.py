@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 LOGGER_NAME = "webhook_app"
+_dumps = json.JSONEncoder(separators=(",", ":"), default=str).encode  # built once, C-accelerated
 # Attributes every LogRecord has; anything else was passed in `extra` and goes into the line.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 
@@ -74,7 +75,7 @@ class RequestLog:
             self._logger.info("webhook", extra=fields)
             return
         line = {"ts": round(time.time(), 3), "level": "INFO", "msg": "webhook", **fields}
-        text = json.dumps(line, separators=(",", ":"), default=str) + "\n"
+        text = _dumps(line) + "\n"
         with handler.lock:  # type: ignore[union-attr]
             handler.stream.write(text)
             handler.stream.flush()

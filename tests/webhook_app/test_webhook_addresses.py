@@ -1,0 +1,75 @@
+"""Pure address helpers: SIP users, called numbers, conference rooms, log masking."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from webhook_app.addresses import (
+    called_number,
+    conference_room,
+    dialable_number,
+    is_e164,
+    mask_phone,
+    sip_user,
+)
+
+
+@pytest.mark.parametrize(
+    ("uri", "user"),
+    [
+        ("sip:alice@acme.sip.twilio.com", "alice"),
+        ("sips:+14155550100@acme.sip.twilio.com;transport=tls", "+14155550100"),
+        ("SIP:bob@x", "bob"),
+        ("tel:+14155550100", None),
+        ("alice", None),
+        ("sip:@x", None),
+    ],
+)
+def test_sip_user(uri: str, user: str | None) -> None:
+    assert sip_user(uri) == user
+
+
+@pytest.mark.parametrize(
+    ("to", "number"),
+    [
+        ("+14155550100", "+14155550100"),
+        ("tel:+14155550100", "+14155550100"),
+        ("sip:+14155550100@byoc.example", "+14155550100"),
+        ("sip:14155550100@byoc.example", "+14155550100"),
+        ("sip:alice@byoc.example", None),
+        ("4155550100x", None),
+    ],
+)
+def test_called_number(to: str, number: str | None) -> None:
+    assert called_number(to) == number
+
+
+def test_dialable_number_and_e164() -> None:
+    assert dialable_number("442071838750") == "+442071838750"
+    assert dialable_number("123") is None
+    assert is_e164("+14155550100")
+    assert not is_e164("+04155550100")
+
+
+def test_conference_room_is_stable_and_distinct() -> None:
+    assert conference_room("CA1") == conference_room("CA1")
+    assert conference_room("CA1") != conference_room("CA2")
+    assert re.fullmatch(r"transfer-[0-9a-f]{16}", conference_room("CA\udc80"))
+
+
+def test_mask_phone() -> None:
+    assert mask_phone("+14155550234") == "+1415****234"
+    assert mask_phone("sip:+14155550234@x.sip.twilio.com") == "sip:+1415****234@x.sip.twilio.com"
+    assert mask_phone("client:alice") == "client:alice"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet="+0123456789a:@", max_size=20))
+def test_mask_never_leaks_a_whole_number(value: str) -> None:
+    masked = mask_phone(value)
+    assert not re.search(r"[0-9]{7,}", masked)
+    assert len(masked) == len(value)
