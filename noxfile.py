@@ -30,8 +30,15 @@ def ensure_openapi_specs(session: nox.Session) -> Path:
     if not (OAI_DIR / "twilio_api_v2010.json").exists():
         OAI_PREFIX.mkdir(parents=True, exist_ok=True)
         session.run(
-            "npm", "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix",
-            str(OAI_PREFIX), TWILIO_CLI_CORE, external=True,
+            "npm",
+            "install",
+            "--no-audit",
+            "--no-fund",
+            "--ignore-scripts",
+            "--prefix",
+            str(OAI_PREFIX),
+            TWILIO_CLI_CORE,
+            external=True,
         )
     return OAI_DIR
 
@@ -82,10 +89,28 @@ def tests(session: nox.Session) -> None:
 
 @nox.session(python=PYTHON)
 def contract(session: nox.Session) -> None:
-    """Only the OpenAPI contract tests, with the operation coverage report."""
+    """The OpenAPI contract tests, with the operation coverage report.
+
+    The provider and drift tests run first with emulator traffic recording on; the contract
+    tests then validate that recording too (their own failures are the `tests` session's job).
+    """
     install_project(session)
     oai = ensure_openapi_specs(session)
-    session.run("pytest", "-m", "contract", "-s", *session.posargs, env={"TWILIO_OAI_DIR": str(oai)})
+    traffic = CACHE / "contract-traffic.jsonl"
+    traffic.unlink(missing_ok=True)
+    recorded = [p for p in ("tests/infra/providers", "tests/infra/drift") if (ROOT / p).exists()]
+    if recorded:
+        session.run(
+            "pytest",
+            "-q",
+            "-m",
+            "not contract",
+            *recorded,
+            env={"TWILIO_EMULATOR_RECORD": str(traffic)},
+            success_codes=[0, 1],
+        )
+    env = {"TWILIO_OAI_DIR": str(oai), "TWILIO_EMULATOR_RECORD": str(traffic)}
+    session.run("pytest", "-m", "contract", "-s", *session.posargs, env=env)
 
 
 @nox.session(python=PYTHON)
