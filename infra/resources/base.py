@@ -12,7 +12,9 @@ fields, and the stack-to-account guard.
 from __future__ import annotations
 
 import os
+import pickle
 import string
+import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -578,6 +580,30 @@ class TwilioProvider(ResourceProvider, Generic[A]):
 # --- the Pulumi resource ---------------------------------------------------------------------
 
 
+# pulumi 3.272's `serialize_provider` (run inside `Resource.__init__`) patches
+# `pickle._Pickler._batch_setitems` and `save_dict` to sort dicts and never restores them, so
+# every dynamic resource wraps the previous wrapper once more: serialization gets slower with each
+# resource and a program with ~970 of them dies with RecursionError. Restoring the stock methods
+# after each registration keeps it O(1). The lock keeps concurrent registrations (from apply
+# callbacks on executor threads) from restoring while another one is mid-serialization.
+_PICKLER_LOCK = threading.Lock()
+_STOCK_PICKLER = {
+    name: getattr(pickle._Pickler, name)
+    for name in ("_batch_setitems", "save_dict")
+}
+
+
+@contextmanager
+def _stock_pickler() -> Iterator[None]:
+    """Run a registration, then put pickle's stock dict-saving methods back."""
+    with _PICKLER_LOCK:
+        try:
+            yield
+        finally:
+            for name, method in _STOCK_PICKLER.items():
+                setattr(pickle._Pickler, name, method)
+
+
 class TwilioResource(Resource):
     """Base of the typed resources: declares every output, rejects unknown input names."""
 
@@ -602,4 +628,5 @@ class TwilioResource(Resource):
             opts = pulumi.ResourceOptions.merge(
                 opts, pulumi.ResourceOptions(additional_secret_outputs=list(kind.secret_outputs))
             )
-        super().__init__(self.provider_class(), resource_name, props, opts)
+        with _stock_pickler():
+            super().__init__(self.provider_class(), resource_name, props, opts)

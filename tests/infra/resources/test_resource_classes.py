@@ -81,3 +81,14 @@ def test_credential_marks_its_fingerprint_secret(monkeypatch: pytest.MonkeyPatch
     assert opts is not None
     assert opts.additional_secret_outputs == ["password_hash"]
     assert opts.protect is True  # the caller's options are kept
+
+
+def test_registering_resources_leaves_the_stock_pickler_in_place() -> None:
+    # pulumi's serialize_provider re-wraps pickle._Pickler._batch_setitems on every call; left
+    # alone, ~970 resources in one program end in RecursionError (and each one is slower).
+    import pickle
+
+    stock = pickle._Pickler._batch_setitems
+    for i in range(1100):
+        resources.IpRecord(f"rec-{i}", ip_address="203.0.113.10")
+    assert pickle._Pickler._batch_setitems is stock
