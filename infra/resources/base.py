@@ -587,10 +587,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
 # after each registration keeps it O(1). The lock keeps concurrent registrations (from apply
 # callbacks on executor threads) from restoring while another one is mid-serialization.
 _PICKLER_LOCK = threading.Lock()
-_STOCK_PICKLER = {
-    name: getattr(pickle._Pickler, name)
-    for name in ("_batch_setitems", "save_dict")
-}
+_STOCK_PICKLER = {name: getattr(pickle._Pickler, name) for name in ("_batch_setitems", "save_dict")}
 
 
 @contextmanager
