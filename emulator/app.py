@@ -103,8 +103,10 @@ class Emulator:
         self.seed = list(numbers)
         self.url_map = twilio_url_map()
         with self.store.lock:
-            if not self.store.load():
-                seed_numbers(self.store, self.seed)
+            self.store.load()
+            # Seeding skips owned numbers, so numbers added to the seed (e.g. to a stack file)
+            # appear on restart; a released seeded number comes back then too.
+            if seed_numbers(self.store, self.seed):
                 self.store.save()
         self.admin = Admin(self)
         app: WSGIApplication = self._wsgi
