@@ -80,10 +80,12 @@ def _free_number(store: Store, prefix: str) -> str:
 def seed_numbers(store: Store, numbers: Iterable[str]) -> int:
     """Add owned numbers (skipping ones already owned); return how many were added."""
     added = 0
+    owned = {r.get("phone_number") for _, r in store.items(INCOMING_PHONE_NUMBER.name)}
     for raw in numbers:
         e164 = parse_e164(raw)
-        if store.find(INCOMING_PHONE_NUMBER.name, "phone_number", e164) is not None:
+        if e164 in owned:
             continue
+        owned.add(e164)
         now = store.clock()
         record: Record = {
             **INCOMING_PHONE_NUMBER.defaults(),
