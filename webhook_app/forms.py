@@ -8,9 +8,17 @@ from urllib.parse import unquote_plus
 def parse_form(text: str) -> list[tuple[str, str]]:
     """The (name, value) pairs of a form body, as ``parse_qsl(text, keep_blank_values=True)``.
 
-    Most of Twilio's fields carry no escapes, so they skip ``unquote_plus`` entirely; that makes
-    this ~4x faster than ``parse_qsl`` on a webhook body, with the same result (property-tested).
+    Same result (property-tested), several times faster on a webhook body: when no separator is
+    escaped (``%26`` for ``&``, ``%3D`` for ``=``), the whole body is unescaped in one call and
+    then split, instead of unescaping field by field. (A UTF-8 decoder never joins bytes across
+    an ASCII ``&`` or ``=``, so invalid sequences are replaced the same way in both orders.)
     """
+    if "%" not in text and "+" not in text:
+        return [_split(segment) for segment in text.split("&") if segment]
+    upper = text.upper()
+    if "%26" not in upper and "%3D" not in upper:
+        text = unquote_plus(text, errors="replace")
+        return [_split(segment) for segment in text.split("&") if segment]
     pairs = []
     for segment in text.split("&"):
         if not segment:
@@ -23,3 +31,8 @@ def parse_form(text: str) -> list[tuple[str, str]]:
                 value = unquote_plus(value, errors="replace")
         pairs.append((name, value))
     return pairs
+
+
+def _split(segment: str) -> tuple[str, str]:
+    name, _, value = segment.partition("=")
+    return name, value

@@ -47,10 +47,6 @@ class SqliteStore:
             )
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
-            # Checkpoint (and fsync) every ~40 MB of WAL rather than every 4 MB: on small VM
-            # disks the fsync dominated the cost of a write. The file is trimmed back to 64 MB.
-            conn.execute("PRAGMA wal_autocheckpoint=10000")
-            conn.execute("PRAGMA journal_size_limit=67108864")
             conn.executescript(_SCHEMA)
         except sqlite3.Error as exc:
             raise StoreError(
