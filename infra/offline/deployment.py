@@ -158,7 +158,8 @@ class Deployment:
         self._observer = observer
         self.summary = Summary()
         self._checkpoint = checkpoint
-        self._last_checkpoint = time.monotonic()
+        self._next_checkpoint = time.monotonic() + CHECKPOINT_INTERVAL_S
+        self._checkpoint_lock = threading.Lock()
         self._lock = threading.RLock()
         self._registered: set[str] = set()
         self._replaced: list[ResourceRecord] = []
@@ -180,10 +181,28 @@ class Deployment:
                 self.state.resources.pop(urn, None)
             else:
                 self.state.resources[urn] = record
-            now = time.monotonic()
-            if self._checkpoint and now - self._last_checkpoint >= CHECKPOINT_INTERVAL_S:
-                self._last_checkpoint = now
-                self._checkpoint(self.state)
+        if time.monotonic() >= self._next_checkpoint:
+            self._write_checkpoint(wait=False)
+
+    def _write_checkpoint(self, wait: bool) -> None:
+        """Write a snapshot outside the step lock; one writer at a time, busy writers skip.
+
+        The next periodic write waits at least 20x as long as this one took, so checkpointing
+        a large state never costs more than ~5% of the run.
+        """
+        if self._checkpoint is None or not self._checkpoint_lock.acquire(blocking=wait):
+            return
+        try:
+            with self._lock:
+                snapshot = StackState(
+                    self.state.project, self.state.stack, dict(self.state.resources)
+                )
+            started = time.monotonic()
+            self._checkpoint(snapshot)
+            spent = time.monotonic() - started
+            self._next_checkpoint = time.monotonic() + max(CHECKPOINT_INTERVAL_S, 20 * spent)
+        finally:
+            self._checkpoint_lock.release()
 
     def _notify(self, event: StepEvent) -> None:
         if self._observer is not None:
@@ -191,9 +210,7 @@ class Deployment:
 
     def flush(self) -> None:
         """Write the state now (the caller does this at the end, success or not)."""
-        if self._checkpoint:
-            with self._lock:
-                self._checkpoint(self.state)
+        self._write_checkpoint(wait=True)
 
     @property
     def first_error(self) -> StepError | None:
@@ -383,7 +400,6 @@ class Deployment:
                 "`pulumi state unprotect --all`) first",
             )
         errors = run_dependents_first(records, self._delete, workers)
-        self.flush()
         if errors:
             raise errors[0]
 
@@ -438,7 +454,6 @@ class Deployment:
         errors = run_dependents_first(
             list(self.state.resources.values()), one, workers, ordered=False
         )
-        self.flush()
         if errors:
             raise errors[0]
         return changes

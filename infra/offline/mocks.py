@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextvars
+import gc
 import pickle
 import threading
 from collections.abc import Callable, Mapping
@@ -26,6 +27,7 @@ from pulumi.runtime.stack import run_pulumi_func
 from infra.offline.deployment import Deployment, Registration, StepError
 
 STACK_TYPE = "pulumi:pulumi:Stack"
+SETTLE_TIMEOUT_S = 10.0
 
 _current = threading.local()
 
@@ -143,9 +145,14 @@ def run_program(
                 mocks, project=project, stack=stack, preview=False, monitor=monitor
             )
             pulumi.runtime.set_all_config(dict(config), sorted(secret_keys))
+            # Like `pulumi.runtime.test`: forget Output tasks a failed earlier run left behind
+            # (they belong to its closed event loop).
+            settings.SETTINGS.rpc_manager.clear()
+            settings.SETTINGS.outputs.clear()
             loop.run_until_complete(run_pulumi_func(lambda: _discard(program())))
             return loop.run_until_complete(_stack_outputs())
         finally:
+            _settle(loop)
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
             asyncio.set_event_loop(None)
@@ -154,6 +161,36 @@ def run_program(
 
     # The SDK keeps its settings in context variables: run in a copy so nothing leaks out.
     return contextvars.copy_context().run(run)
+
+
+def _settle(loop: asyncio.AbstractEventLoop) -> None:
+    """After a failed run: finish what the SDK left pending, and let go of it now.
+
+    A failed registration leaves RPC tasks nobody awaits and Output futures holding the error.
+    Left to the garbage collector they would be finalized at some random later moment (in a
+    test process: in the middle of another test), each logging "exception never retrieved".
+    """
+    leftovers = [
+        *settings.SETTINGS.rpc_manager.rpcs,
+        *settings.SETTINGS.outputs,
+        *asyncio.all_tasks(loop),
+    ]
+    if leftovers:
+        futures = [asyncio.ensure_future(f, loop=loop) for f in leftovers]
+        _, pending = loop.run_until_complete(asyncio.wait(futures, timeout=SETTLE_TIMEOUT_S))
+        for future in pending:  # waiting on something that will never come: give up on it
+            future.cancel()
+        loop.run_until_complete(asyncio.gather(*futures, return_exceptions=True))
+    settings.SETTINGS.rpc_manager.clear()
+    settings.SETTINGS.outputs.clear()
+    loop.set_exception_handler(_quiet_unretrieved)
+    gc.collect()
+
+
+def _quiet_unretrieved(loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
+    # Output futures of resources whose registration failed: the failure is already reported.
+    if "never retrieved" not in str(context.get("message", "")):
+        loop.default_exception_handler(context)
 
 
 def _discard(_value: object) -> None:

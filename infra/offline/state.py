@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -55,14 +55,16 @@ class StackState:
     resources: dict[str, ResourceRecord] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        body = {
+        """One resource per line: cheap to write for thousands of resources, still diffable."""
+        head = {
             "version": FORMAT_VERSION,
             "note": NOTE,
             "project": self.project,
             "stack": self.stack,
-            "resources": [asdict(r) for r in self.resources.values()],
         }
-        return json.dumps(body, indent=1, sort_keys=False, default=str)
+        lines = [json.dumps(vars(r), sort_keys=True, default=str) for r in self.resources.values()]
+        body = json.dumps(head, indent=1)[:-2]
+        return body + ',\n "resources": [\n' + ",\n".join(lines) + "\n ]\n}\n"
 
     @classmethod
     def from_json(cls, text: str, source: str) -> StackState:
