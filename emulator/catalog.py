@@ -6,6 +6,8 @@ Field names, types, enums and required parameters follow Twilio's OpenAPI specs
 
 from __future__ import annotations
 
+from typing import Any
+
 from emulator import errors
 from emulator.fields import Field, check_password, domain_suffix_check
 from emulator.kinds import Kind, Parent, Reference
@@ -17,20 +19,20 @@ FRIENDLY = Field("friendly_name", max_length=255)
 REGIONS = ("us1", "us2", "ie1", "de1", "au1", "jp1", "sg1", "br1")
 
 
-def _url(name: str, **kw: object) -> Field:
-    return Field(name, "url", **kw)  # type: ignore[arg-type]
+def _url(name: str, **kw: Any) -> Field:
+    return Field(name, "url", **kw)
 
 
-def _method(name: str, **kw: object) -> Field:
-    return Field(name, "method", default="POST", **kw)  # type: ignore[arg-type]
+def _method(name: str, **kw: Any) -> Field:
+    return Field(name, "method", default="POST", **kw)
 
 
-def _bool(name: str, default: bool = False, **kw: object) -> Field:
-    return Field(name, "bool", default=default, **kw)  # type: ignore[arg-type]
+def _bool(name: str, default: bool = False, **kw: Any) -> Field:
+    return Field(name, "bool", default=default, **kw)
 
 
-def _sid(name: str, prefix: str, ref: str = "", **kw: object) -> Field:
-    return Field(name, "sid", prefix=prefix, ref=ref, **kw)  # type: ignore[arg-type]
+def _sid(name: str, prefix: str, ref: str = "", **kw: Any) -> Field:
+    return Field(name, "sid", prefix=prefix, ref=ref, **kw)
 
 
 def _out(name: str, default: object = None) -> Field:

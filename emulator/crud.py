@@ -235,7 +235,8 @@ class Crud:
         return trunk
 
     def _update_recording(self, kind: Kind, trunk: Record, form: Mapping[str, str]) -> Record:
-        recording = dict(trunk.get("recording") or kind.defaults())  # type: ignore[call-overload]
+        current = trunk.get("recording")
+        recording = dict(current) if isinstance(current, dict) else kind.defaults()
         for field in kind.fields:
             raw = form.get(field.param)
             if raw is not None:

@@ -50,7 +50,8 @@ def twilio_path(template: str, params: Mapping[str, str]) -> str:
 
 
 def format_date(timestamp: object, kind: Kind) -> str:
-    moment = datetime.fromtimestamp(float(timestamp), UTC)  # type: ignore[arg-type]
+    assert isinstance(timestamp, int | float), timestamp
+    moment = datetime.fromtimestamp(timestamp, UTC)
     if kind.is_2010:
         return format_datetime(moment)
     return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
