@@ -121,7 +121,8 @@ def test_cli_process_serves_seeds_and_persists(tmp_path: Path) -> None:
 def test_cli_reports_a_bad_state_file(tmp_path: Path) -> None:
     state = tmp_path / "broken.json"
     state.write_text("{not json")
-    with pytest.raises(RuntimeError, match="cannot read emulator state"), emulator_process(
-        "--state", str(state)
+    with (
+        pytest.raises(RuntimeError, match="cannot read emulator state"),
+        emulator_process("--state", str(state)),
     ):
         pass
