@@ -120,6 +120,18 @@ def requests_(draw: Any) -> dict[str, Any]:
         "query": query,
         "form": draw(form_bodies),
         "raw": raw,
+        "content_type": draw(
+            st.sampled_from(
+                [
+                    "application/x-www-form-urlencoded",
+                    "application/x-www-form-urlencoded; charset=latin-1",
+                    "multipart/form-data; boundary=zz",
+                    "multipart/form-data",
+                    "application/json",
+                    "text/plain",
+                ]
+            )
+        ),
         "auth": draw(st.sampled_from([AUTH] * 8 + ["Basic Zm9vOmJhcg==", "Bearer x", ""])),
     }
 
@@ -140,7 +152,7 @@ def assert_twilio_shaped(status: int, body: bytes) -> None:
 def test_no_input_gives_a_500(request: dict[str, Any]) -> None:
     headers = {"Authorization": request["auth"]} if request["auth"] else {}
     if request["raw"] is not None:
-        headers["Content-Type"] = "application/x-www-form-urlencoded"
+        headers["Content-Type"] = request["content_type"]
         response = CLIENT.open(
             request["path"],
             method=request["method"],
