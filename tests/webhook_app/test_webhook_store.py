@@ -75,6 +75,27 @@ def test_sqlite_ttls_expire(tmp_path: Path) -> None:
     assert store.claim("k", 60)  # the old key expired: a new delivery is new
 
 
+def test_sqlite_maintenance_purges_expired_rows_and_checkpoints(tmp_path: Path) -> None:
+    import sqlite3
+
+    clock = Clock()
+    path = str(tmp_path / "s.sqlite3")
+    store = SqliteStore(path, clock=clock)
+    store.put_session("CA-old", IvrSession("menu"), 60)
+    store.claim("old", 60)
+    clock.now += 61
+    store.put_session("CA-new", IvrSession("menu"), 60)
+    conn = sqlite3.connect(path, isolation_level=None)
+    store.maintenance_pass(conn, purge=True)
+    assert conn.execute("SELECT call_sid FROM ivr_session").fetchall() == [("CA-new",)]
+    assert conn.execute("SELECT count(*) FROM dedupe").fetchone() == (0,)
+    busy, wal_frames, checkpointed = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    assert busy == 0
+    assert wal_frames == checkpointed  # nothing left to copy into the database
+    conn.close()
+    store.close()
+
+
 def test_redis_ttls_are_set(redis_store: RedisStore, redis_url: str) -> None:
     import redis
 
