@@ -6,5 +6,6 @@ Pulumi's OWN dynamic-provider host (`python -u -m pulumi.dynamic`) over gRPC, wi
 engine makes (`Configure`, then `Check`, `Diff`, `Create`, `Update`, `Read`, `Delete`, with the
 serialized provider in `__provider` and secret wrappers stripped). Results are recorded in a
 JSON state file (secrets masked). It has no preview, no Pulumi backend, no policy packs, no
-aliases, no `ignore_changes`, no stack references: use the Pulumi CLI for real stacks.
+aliases, no nested-path `ignore_changes` (top-level keys only), no stack references: use the
+Pulumi CLI for real stacks.
 """

@@ -25,7 +25,7 @@ import grpc
 from pulumi.runtime import rpc
 
 from infra.offline.hostclient import PROVIDER_KEY, DynamicHost, Props, rpc_error_message
-from infra.offline.state import ResourceRecord, StackState, mask_secrets
+from infra.offline.state import MASK, ResourceRecord, StackState, mask_secrets
 
 DYNAMIC_TYPE_PREFIX = "pulumi-python:dynamic"
 CHECKPOINT_INTERVAL_S = 2.0
@@ -67,6 +67,7 @@ class Registration:
     retain_on_delete: bool = False
     delete_before_replace: bool = False
     additional_secret_outputs: tuple[str, ...] = ()
+    ignore_changes: tuple[str, ...] = ()
     import_id: str = ""
     read_id: str = ""  # set for `ResourceOptions(id=...)` (ReadResource)
 
@@ -138,6 +139,19 @@ def split_secrets(inputs: Mapping[str, Any]) -> tuple[Props, set[str]]:
         if is_secret:
             secret.add(key)
     return plain, secret
+
+
+def apply_ignore_changes(news: Props, old_inputs: Props, ignored: Iterable[str]) -> Props:
+    """The engine's processIgnoreChanges for top-level keys: keep the recorded input value."""
+    out = dict(news)
+    for key in ignored:
+        if old_inputs.get(key) == MASK:  # a secret is not recorded: the new value has to do
+            continue
+        if key in old_inputs:
+            out[key] = old_inputs[key]
+        else:
+            out.pop(key, None)
+    return out
 
 
 def _public(props: Mapping[str, Any]) -> Props:
@@ -259,6 +273,8 @@ class Deployment:
         secret_keys.discard(PROVIDER_KEY)
         old = self.state.resources.get(reg.urn)
         old_inputs = {**old.inputs, PROVIDER_KEY: old.provider} if old else {}
+        if old is not None:
+            news = apply_ignore_changes(news, old.inputs, reg.ignore_changes)
         checked, failures = self._call(
             "Check", reg.urn, lambda: self.host.check(reg.urn, old_inputs, news)
         )

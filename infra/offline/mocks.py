@@ -85,6 +85,7 @@ class HostMocks(pulumi_mocks.Mocks):
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
             additional_secret_outputs=tuple(getattr(request, "additionalSecretOutputs", ())),
+            ignore_changes=tuple(getattr(request, "ignoreChanges", ())),
             import_id=str(getattr(request, "importId", "") or ""),
             read_id=str(args.resource_id or "") if getattr(_current, "read", False) else "",
         )
