@@ -125,6 +125,8 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
                 "1",
                 "--runtime-threads",
                 "1",
+                "--runtime-mode",
+                "st",
                 "--no-access-log",
                 "--host",
                 "127.0.0.1",
