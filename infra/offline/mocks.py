@@ -131,6 +131,12 @@ def run_program(
         asyncio.set_event_loop(thread_loops[-1])
 
     def run() -> dict[str, Any]:
+        try:  # the caller's loop (e.g. a test process's) is put back afterwards
+            previous: asyncio.AbstractEventLoop | None = (
+                asyncio.get_event_loop_policy().get_event_loop()
+            )
+        except RuntimeError:
+            previous = None
         loop = asyncio.new_event_loop()
         executor = ThreadPoolExecutor(
             workers, thread_name_prefix="register", initializer=thread_loop
@@ -156,7 +162,7 @@ def run_program(
             _settle(loop)
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
-            asyncio.set_event_loop(None)
+            asyncio.set_event_loop(previous)
             for other in thread_loops:
                 other.close()
 
