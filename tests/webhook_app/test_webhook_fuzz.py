@@ -224,6 +224,7 @@ def test_no_5xx_and_well_formed_twiml_for_any_request(tmp_path: Any, hops: int) 
 # --- every template renders well-formed XML whatever text it is given -----------------------
 
 text_values = st.text(max_size=30)
+RENDERER = Renderer(make_environment())  # compiled once; the property varies only the values
 
 
 @settings(max_examples=300, deadline=None)
@@ -240,7 +241,6 @@ def test_every_template_is_well_formed_for_any_text(
     menu = Menu.model_construct(
         **{**Menu().model_dump(), "prompt": prompt, "voice": target, "language": message}
     )
-    renderer = Renderer(make_environment())
     contexts: dict[str, dict[str, Any]] = {
         "ivr_main": {"menu": menu},
         "ivr_reprompt": {"menu": menu, "message": message},
@@ -280,7 +280,7 @@ def test_every_template_is_well_formed_for_any_text(
         },
     }
     for step, context in contexts.items():
-        twiml = renderer.render(step, **context)
+        twiml = RENDERER.render(step, **context)
         root = ET.fromstring(twiml.body)
         assert root.tag == "Response", step
 
