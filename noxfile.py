@@ -127,7 +127,7 @@ BENCH_DIR = Path(os.environ.get("VOICE_BENCH_DIR", "/work/shared/bench"))
 def bench(session: nox.Session) -> None:
     """Webhook benchmark: this app (granian, gunicorn) vs the seed peers, side by side with wrk."""
     install_project(session)
-    session.install("granian>=2.5", "fastapi", "uvicorn[standard]", "python-multipart")
+    session.install("fastapi", "uvicorn[standard]", "python-multipart")  # the seed_fastapi peer
     express = CACHE / "bench" / "seed_express"
     if not (express / "node_modules").exists():
         express.parent.mkdir(parents=True, exist_ok=True)

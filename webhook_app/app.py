@@ -10,6 +10,7 @@ forwarded headers are ignored (a client could forge them), as ``ProxyFix``'s own
 
 from __future__ import annotations
 
+import gc
 import json
 import logging
 import os
@@ -259,8 +260,13 @@ def get_app(environ: Mapping[str, str] | None = None) -> WSGIApplication:
     settings = load_settings(os.environ if environ is None else environ)
     logger = configure_logging(settings.log_level)
     store = open_store(settings.store_url)
+    app = create_app(settings, store, logger=logger)
+    # Everything loaded so far lives as long as the worker: move it out of the collector's
+    # sight, so the periodic full collections stay short (they showed in the p99 latency).
+    gc.collect()
+    gc.freeze()
     logger.info(
         "webhook app ready",
         extra={"store": settings.store_url.split(":", 1)[0], "pid": os.getpid()},
     )
-    return create_app(settings, store, logger=logger)
+    return app
