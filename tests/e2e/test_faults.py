@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import harness_target, stack_config, stack_numbers
+from e2e_support import harness_target, stack_config, stack_numbers
 
 from emulator.faults import FaultConfig
 from emulator.testing import RunningEmulator, running_emulator

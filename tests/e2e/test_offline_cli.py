@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from conftest import ROOT, stack_numbers
+from e2e_support import ROOT, stack_numbers
 
 from emulator.testing import running_emulator
 

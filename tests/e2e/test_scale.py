@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import harness_target
+from e2e_support import harness_target
 
 from emulator.numbers import generated_numbers
 from emulator.testing import RunningEmulator, emulator_process

@@ -1,4 +1,4 @@
-"""Shared pieces of the end-to-end tests: project paths, emulator-backed harness targets."""
+"""Shared pieces of the end-to-end tests (imported by name: tests/e2e is on sys.path)."""
 
 from __future__ import annotations
 
