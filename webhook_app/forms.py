@@ -15,8 +15,7 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     """
     if "%" not in text and "+" not in text:
         return [_split(segment) for segment in text.split("&") if segment]
-    upper = text.upper()
-    if "%26" not in upper and "%3D" not in upper:
+    if "%26" not in text and "%3D" not in text and "%3d" not in text:
         text = unquote_plus(text, errors="replace")
         return [_split(segment) for segment in text.split("&") if segment]
     pairs = []
