@@ -325,7 +325,7 @@ class Deployment:
             inputs=mask_secrets(_public(checked), secret_keys),
             outputs=mask_secrets(_public(outs), masked_outs),
             provider=str(outs.get(PROVIDER_KEY) or checked[PROVIDER_KEY]),
-            dependencies=sorted(set(reg.dependencies) - {reg.urn}),
+            dependencies=sorted(set(reg.dependencies) - {reg.urn, ""}),
             secret_keys=sorted(secret_keys | masked_outs),
             protect=reg.protect,
             retain_on_delete=reg.retain_on_delete,

@@ -80,7 +80,8 @@ class HostMocks(pulumi_mocks.Mocks):
             name=args.name,
             inputs=dict(args.inputs),
             custom=True,
-            dependencies=tuple(getattr(request, "dependencies", ())),
+            # The engine deletes children before their parent, like any other dependent.
+            dependencies=(*getattr(request, "dependencies", ()), request.parent),
             protect=bool(getattr(request, "protect", False)),
             retain_on_delete=bool(getattr(request, "retainOnDelete", False)),
             delete_before_replace=bool(getattr(request, "deleteBeforeReplace", False)),
