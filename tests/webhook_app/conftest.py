@@ -187,9 +187,22 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 @pytest.fixture
 def redis_store(redis_url: str) -> Iterator[RedisStore]:
     """A Redis store with its own key prefix, so parallel tests share the server safely."""
-    s = RedisStore.from_url(redis_url, prefix=f"test-{uuid.uuid4().hex}:")
+    prefix = f"test-{uuid.uuid4().hex}:"
+    s = RedisStore.from_url(redis_url, prefix=prefix)
     yield s
     s.close()
+    delete_keys(redis_url, prefix)
+
+
+def delete_keys(redis_url: str, prefix: str) -> None:
+    """Leave a shared Redis as we found it."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    keys = list(client.scan_iter(f"{prefix}*"))
+    if keys:
+        client.delete(*keys)
+    client.close()
 
 
 @pytest.fixture

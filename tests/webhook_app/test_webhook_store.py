@@ -9,7 +9,7 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import BASE, TOKEN, make_settings
+from conftest import BASE, TOKEN, delete_keys, make_settings
 from twilio.request_validator import RequestValidator
 from werkzeug.test import Client
 
@@ -195,4 +195,5 @@ def test_status_callback_processed_once_across_processes_redis(redis_url: str) -
     statuses = _run_in_processes(redis_url, prefix)
     assert statuses == [204] * DELIVERIES
     events = RedisStore.from_url(redis_url, prefix=prefix).call_events()
+    delete_keys(redis_url, prefix)
     assert [e.call_sid for e in events] == [STATUS_PARAMS["CallSid"]]
