@@ -181,9 +181,6 @@ class WebhookApp:
         self, flow: str, request: TwilioRequest, environ: WSGIEnvironment
     ) -> Mapping[str, str]:
         """The request's parameters, once its X-Twilio-Signature proves it came from Twilio."""
-        length = request.content_length
-        if length is not None and length > MAX_BODY_BYTES:
-            raise RequestEntityTooLarge()
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
         if not signature:
             raise Forbidden("X-Twilio-Signature is missing")
@@ -199,8 +196,7 @@ class WebhookApp:
         signed: list[tuple[str, str]] | str
         if mimetype == "application/x-www-form-urlencoded" or not data:
             signed = parse_form(text)
-            for key, value in signed:
-                params.setdefault(key, value)  # first value wins, like MultiDict.get
+            params = dict(reversed(signed))  # the first value of a name wins, as in MultiDict
         elif mimetype == "application/json":
             signed = text
         else:

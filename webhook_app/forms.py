@@ -14,10 +14,9 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     an ASCII ``&`` or ``=``, so invalid sequences are replaced the same way in both orders.)
     """
     if "%" not in text and "+" not in text:
-        return [_split(segment) for segment in text.split("&") if segment]
+        return _split_all(text)
     if "%26" not in text and "%3D" not in text and "%3d" not in text:
-        text = unquote_plus(text, errors="replace")
-        return [_split(segment) for segment in text.split("&") if segment]
+        return _split_all(unquote_plus(text, errors="replace"))
     pairs = []
     for segment in text.split("&"):
         if not segment:
@@ -32,6 +31,6 @@ def parse_form(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def _split(segment: str) -> tuple[str, str]:
-    name, _, value = segment.partition("=")
-    return name, value
+def _split_all(text: str) -> list[tuple[str, str]]:
+    parts = [segment.partition("=") for segment in text.split("&") if segment]
+    return [(part[0], part[2]) for part in parts]
