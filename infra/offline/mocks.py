@@ -163,7 +163,9 @@ def run_program(
             _settle(loop)
             loop.run_until_complete(loop.shutdown_default_executor())
             loop.close()
-            asyncio.set_event_loop(previous)
+            # Setting None would mark the loop as explicitly unset, and every later
+            # get_event_loop() on this thread (the next program run, a test) would raise.
+            asyncio.set_event_loop(previous if previous is not None else asyncio.new_event_loop())
             for other in thread_loops:
                 other.close()
 
