@@ -120,7 +120,8 @@ def local(session: nox.Session) -> None:
     session.run("python", "-m", "infra.local_job", "--project-dir", str(ROOT), *session.posargs)
 
 
-BENCH_DIR = Path(os.environ.get("VOICE_BENCH_DIR", "/work/shared/bench"))
+# The team's shared folder sits beside the checkout (../shared); VOICE_BENCH_DIR overrides it.
+BENCH_DIR = Path(os.environ.get("VOICE_BENCH_DIR", ROOT.parent / "shared" / "bench"))
 
 
 @nox.session(python=PYTHON)

@@ -1,7 +1,7 @@
 """Every resource kind the emulator serves, as data (paths, SID prefix, fields, keys, parents).
 
 Field names, types, enums and required parameters follow Twilio's OpenAPI specs
-(`@twilio/cli-core` 9.0.0); the reference is /work/shared/reference/twilio-api.md.
+(`@twilio/cli-core` 9.0.0); the team reference is shared/reference/twilio-api.md.
 """
 
 from __future__ import annotations

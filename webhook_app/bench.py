@@ -224,7 +224,7 @@ def wrk(lua: Path, port: int, seconds: int, connections: int) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--bench-dir", type=Path, default=Path("/work/shared/bench"))
+    parser.add_argument("--bench-dir", type=Path, required=True)
     parser.add_argument("--express-dir", type=Path, default=Path(".cache/bench/seed_express"))
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--warmup", type=int, default=3)
