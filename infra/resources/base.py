@@ -428,11 +428,10 @@ class TwilioProvider(ResourceProvider, Generic[A]):
         found = self.lookup(api, args)
         if found is not None:
             return self.after_create(api, args, self.adopt(api, args, found))
+        # A new resource starts empty: the "" that clears a field on update is noise on create.
+        params = {k: v for k, v in self.create_params(args).items() if v != ""}
         record, adopted = api.create(
-            self.kind.host,
-            self.list_path(api, args),
-            self.create_params(args),
-            lambda: self.lookup(api, args),
+            self.kind.host, self.list_path(api, args), params, lambda: self.lookup(api, args)
         )
         if adopted:
             record = self.adopt(api, args, record)
