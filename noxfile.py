@@ -14,7 +14,8 @@ TWILIO_CLI_CORE = "@twilio/cli-core@9.0.0"
 OAI_PREFIX = CACHE / "twilio-oai"
 OAI_DIR = OAI_PREFIX / "node_modules" / "@twilio" / "cli-core" / "src" / "services" / "twilio-api"
 
-nox.options.sessions = ["lint", "typecheck", "tests"]
+# `nox` (the README's test command, run by .ci/run) runs all four.
+nox.options.sessions = ["lint", "typecheck", "tests", "contract"]
 nox.options.reuse_existing_virtualenvs = True
 nox.options.default_venv_backend = "uv|virtualenv"
 
