@@ -18,7 +18,7 @@ import pulumi
 
 from infra import resources as twilio
 from infra import spec
-from infra.urls import RoutesCalls, disaster_recovery_webhook, voice_webhooks
+from infra.urls import disaster_recovery_props, voice_props
 
 COMPONENT_TYPE = "twilio-voice:index:VoiceEnvironment"
 
@@ -116,26 +116,6 @@ class VoiceEnvironment(pulumi.ComponentResource):
             parent=parent or self, depends_on=list(depends_on) or None, **kwargs
         )
 
-    def _disaster_recovery(self, trunk: spec.Trunk) -> dict[str, str | None]:
-        hook = disaster_recovery_webhook(self._env.public_base_url, trunk)
-        return {
-            "disaster_recovery_url": hook.url if hook else None,
-            "disaster_recovery_method": hook.method if hook else None,
-        }
-
-    def _voice(self, item: RoutesCalls, status: str = "status_callback") -> dict[str, str | None]:
-        """Voice, fallback and status-callback URL + method props; `status` names the field."""
-        hooks = voice_webhooks(self._env.public_base_url, item)
-        props: dict[str, str | None] = {}
-        for url_key, method_key, hook in (
-            ("voice_url", "voice_method", hooks.voice),
-            ("voice_fallback_url", "voice_fallback_method", hooks.fallback),
-            (status, f"{status.removesuffix('_url')}_method", hooks.status_callback),
-        ):
-            props[url_key] = hook.url if hook else None
-            props[method_key] = hook.method if hook else None
-        return props
-
     def _find(self, items: Sequence[Any], name: str, what: str) -> Any:
         for item in items:
             if item.name == name:
@@ -211,7 +191,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             app.name,
             {
                 "friendly_name": app.friendly_name or app.name,
-                **self._voice(app),
+                **voice_props(self._env.public_base_url, app),
             },
             self._opts(),
         )
@@ -277,7 +257,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             byoc.name,
             {
                 "friendly_name": byoc.friendly_name or byoc.name,
-                **self._voice(byoc, "status_callback_url"),
+                **voice_props(self._env.public_base_url, byoc, "status_callback_url"),
                 "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
                 "connection_policy_sid": policy_sid,
                 "from_domain_sid": domain_sid,
@@ -308,7 +288,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             {
                 "domain_name": domain.domain_name,
                 "friendly_name": domain.friendly_name or domain.name,
-                **self._voice(domain, "voice_status_callback_url"),
+                **voice_props(self._env.public_base_url, domain, "voice_status_callback_url"),
                 "sip_registration": domain.sip_registration,
                 "secure": domain.secure,
                 "emergency_calling_enabled": domain.emergency_calling_enabled,
@@ -372,7 +352,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
                 "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
                 "transfer_mode": trunk.transfer_mode,
                 "transfer_caller_id": trunk.transfer_caller_id,
-                **self._disaster_recovery(trunk),
+                **disaster_recovery_props(self._env.public_base_url, trunk),
                 "recording_mode": trunk.recording.mode,
                 "recording_trim": trunk.recording.trim,
             },
@@ -434,7 +414,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             {
                 "phone_number": number.e164,
                 "friendly_name": number.friendly_name,
-                **self._voice(number),
+                **voice_props(self._env.public_base_url, number),
                 "voice_application_sid": app_sid,
                 "trunk_sid": trunk_sid,
                 "release_on_destroy": number.release_on_destroy,

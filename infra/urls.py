@@ -97,5 +97,35 @@ def disaster_recovery_webhook(base: str, trunk: HasDisasterRecovery) -> Webhook 
     return optional_webhook(base, trunk.disaster_recovery_flow)
 
 
+def voice_props(
+    base: str, resource: RoutesCalls, status: str = "status_callback"
+) -> dict[str, str | None]:
+    """Provider props for the voice hooks: URL + method each, None when the flow is unset.
+
+    `status` names the status-callback URL field, which differs per kind (`status_callback`
+    on numbers and apps, `voice_status_callback_url` on SIP domains, `status_callback_url` on
+    BYOC trunks). The program and drift detection both use this, so they agree on the props.
+    """
+    hooks = voice_webhooks(base, resource)
+    props: dict[str, str | None] = {}
+    for url_key, method_key, hook in (
+        ("voice_url", "voice_method", hooks.voice),
+        ("voice_fallback_url", "voice_fallback_method", hooks.fallback),
+        (status, f"{status.removesuffix('_url')}_method", hooks.status_callback),
+    ):
+        props[url_key] = hook.url if hook else None
+        props[method_key] = hook.method if hook else None
+    return props
+
+
+def disaster_recovery_props(base: str, trunk: HasDisasterRecovery) -> dict[str, str | None]:
+    """Provider props for a trunk's disaster-recovery hook (URL + method, None when unset)."""
+    hook = disaster_recovery_webhook(base, trunk)
+    return {
+        "disaster_recovery_url": hook.url if hook else None,
+        "disaster_recovery_method": hook.method if hook else None,
+    }
+
+
 # The name the Pulumi program and the local job use; same function.
 flow_url = webhook_url

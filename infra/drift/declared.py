@@ -12,23 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from infra.drift.model import Item, Value
+from infra.drift.model import Item
 from infra.spec import models as spec
-from infra.urls import RoutesCalls, disaster_recovery_webhook, voice_webhooks
-
-
-def _voice(base: str, item: RoutesCalls, status: str = "status_callback") -> dict[str, Value]:
-    """As `VoiceEnvironment._voice`: URL + method per hook, None when the flow is unset."""
-    hooks = voice_webhooks(base, item)
-    props: dict[str, Value] = {}
-    for url_key, method_key, hook in (
-        ("voice_url", "voice_method", hooks.voice),
-        ("voice_fallback_url", "voice_fallback_method", hooks.fallback),
-        (status, f"{status.removesuffix('_url')}_method", hooks.status_callback),
-    ):
-        props[url_key] = hook.url if hook else None
-        props[method_key] = hook.method if hook else None
-    return props
+from infra.urls import disaster_recovery_props, voice_props
 
 
 def ip_record_key(ip_address: str, cidr_prefix_length: int) -> str:
@@ -80,7 +66,11 @@ def declared_items(env: spec.Environment) -> list[Item]:
             )
 
     for app in env.applications:
-        add("Application", apps[app.name], {"friendly_name": apps[app.name], **_voice(base, app)})
+        add(
+            "Application",
+            apps[app.name],
+            {"friendly_name": apps[app.name], **voice_props(base, app)},
+        )
 
     for policy in env.connection_policies:
         key = policies[policy.name]
@@ -107,7 +97,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             {
                 "domain_name": key,
                 "friendly_name": domain.friendly_name or domain.name,
-                **_voice(base, domain, "voice_status_callback_url"),
+                **voice_props(base, domain, "voice_status_callback_url"),
                 "sip_registration": domain.sip_registration,
                 "secure": domain.secure,
                 "emergency_calling_enabled": domain.emergency_calling_enabled,
@@ -135,7 +125,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             key,
             {
                 "friendly_name": key,
-                **_voice(base, byoc, "status_callback_url"),
+                **voice_props(base, byoc, "status_callback_url"),
                 "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
                 "connection_policy_sid": policies[byoc.connection_policy]
                 if byoc.connection_policy
@@ -146,7 +136,6 @@ def declared_items(env: spec.Environment) -> list[Item]:
 
     for trunk in env.trunks:
         key = trunk.domain_name
-        hook = disaster_recovery_webhook(base, trunk)
         add(
             "Trunk",
             key,
@@ -157,8 +146,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
                 "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
                 "transfer_mode": trunk.transfer_mode,
                 "transfer_caller_id": trunk.transfer_caller_id,
-                "disaster_recovery_url": hook.url if hook else None,
-                "disaster_recovery_method": hook.method if hook else None,
+                **disaster_recovery_props(base, trunk),
                 "recording_mode": trunk.recording.mode,
                 "recording_trim": trunk.recording.trim,
             },
@@ -190,7 +178,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             {
                 "phone_number": number.e164,
                 "friendly_name": number.friendly_name,
-                **_voice(base, number),
+                **voice_props(base, number),
                 "voice_application_sid": apps[number.application] if number.application else None,
                 "trunk_sid": trunks[number.trunk] if number.trunk else None,
             },
