@@ -7,7 +7,7 @@ JSON echoes it as `recording: {mode, trim}`, which the normaliser flattens.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal
+from typing import Any
 
 import pulumi
 from pydantic import model_validator
@@ -24,17 +24,7 @@ from infra.resources.base import (
     normalise_fields,
 )
 from infra.resources.types import FriendlyName, HttpMethod, TrunkDomainName, Url
-
-TransferMode = Literal["disable-all", "enable-all", "sip-only"]
-TransferCallerId = Literal["from-transferee", "from-transferor"]
-RecordingMode = Literal[
-    "do-not-record",
-    "record-from-ringing",
-    "record-from-answer",
-    "record-from-ringing-dual",
-    "record-from-answer-dual",
-]
-RecordingTrim = Literal["trim-silence", "do-not-trim"]
+from infra.twilio_enums import RecordingMode, RecordingTrim, TransferCallerId, TransferMode
 
 
 class TrunkArgs(ArgsBase):

@@ -37,17 +37,8 @@ from infra.spec.fields import (
     Weight,
 )
 from infra.spec.secret import Secret
+from infra.twilio_enums import RecordingMode, RecordingTrim, TransferCallerId, TransferMode
 
-TransferMode = Literal["disable-all", "enable-all", "sip-only"]
-TransferCallerId = Literal["from-transferee", "from-transferor"]
-RecordingMode = Literal[
-    "do-not-record",
-    "record-from-ringing",
-    "record-from-answer",
-    "record-from-ringing-dual",
-    "record-from-answer-dual",
-]
-RecordingTrim = Literal["do-not-trim", "trim-silence"]
 AuthMode = Literal["auth_token", "api_key"]
 
 
