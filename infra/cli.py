@@ -10,6 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 EXIT_OK = 0
 EXIT_INVALID = 1
@@ -24,6 +25,17 @@ class Command:
     help: str
     add_arguments: Callable[[argparse.ArgumentParser], None]
     run: Callable[[argparse.Namespace], int]
+
+
+def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--stack` and `--project-dir`, the arguments every stack-reading command takes."""
+    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    parser.add_argument(
+        "--project-dir",
+        type=Path,
+        default=Path.cwd(),
+        help="folder with Pulumi.yaml and the stack files (default: current directory)",
+    )
 
 
 def commands() -> tuple[Command, ...]:

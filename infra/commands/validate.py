@@ -7,20 +7,14 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
+from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
 from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file
 from infra.spec.stackfile import stack_file, stack_file_locator
 from infra.urls import webhook
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=Path.cwd(),
-        help="folder with Pulumi.yaml and the stack files (default: current directory)",
-    )
+    add_stack_arguments(parser)
     parser.add_argument(
         "--format",
         choices=("text", "github"),

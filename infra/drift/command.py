@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 import yaml
 
-from infra.cli import EXIT_ERROR, Command
+from infra.cli import EXIT_ERROR, Command, add_stack_arguments
 from infra.client import CONFIG_KEYS, RetryPolicy, TwilioApi, resolve_credentials
 from infra.drift.collect import Lister, collect_live
 from infra.drift.compare import compare
@@ -75,15 +75,9 @@ def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--stack", required=True, help="stack name: reads Pulumi.<stack>.yaml")
+    add_stack_arguments(parser)
     parser.add_argument("--format", choices=FORMATS, default="text", help="report format")
     parser.add_argument("--output", type=Path, help="write the report here instead of stdout")
-    parser.add_argument(
-        "--project-dir",
-        type=Path,
-        default=Path.cwd(),
-        help="folder with Pulumi.yaml and the stack files (default: current directory)",
-    )
     parser.add_argument(
         "--strict",
         action="store_true",
