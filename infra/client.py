@@ -316,25 +316,25 @@ class TwilioApi:
         timeout, reset) is found by the lookup and adopted instead of being created twice.
         """
         url = self.url(host, path)
-        start = self._clock()
-        attempt = 1
-        while True:
-            try:
-                record = self.send_once("POST", url, data=data)
-                if record is None:
-                    raise TwilioApiError(201, None, f"empty response for POST {path}")
-                return record, False
-            except TwilioApiError as exc:
-                if not exc.retryable or attempt >= self.policy.max_attempts:
-                    raise
-                delay = backoff_delay(attempt, self.policy, exc.retry_after, self._jitter)
-                if self._clock() - start + delay > self.policy.total_budget:
-                    raise
-                self._sleep(delay)
-                attempt += 1
+        adopted = False
+        first = True
+
+        def attempt() -> Record:
+            nonlocal adopted, first
+            if not first:  # the previous attempt failed: it may have been applied anyway
                 found = lookup()
                 if found is not None:
-                    return found, True
+                    adopted = True
+                    return found
+            first = False
+            record = self.send_once("POST", url, data=data)
+            if record is None:
+                raise TwilioApiError(201, None, f"empty response for POST {path}")
+            return record
+
+        record = self._retrying(attempt)
+        assert record is not None  # attempt() never returns None
+        return record, adopted
 
     def _get_url(self, url: str) -> Record:
         """GET an absolute URL (a next-page link), retried like any idempotent call."""
