@@ -16,9 +16,8 @@ from typing import Any
 
 import pulumi
 
+from infra import props, spec
 from infra import resources as twilio
-from infra import spec
-from infra.urls import disaster_recovery_props, voice_props
 
 COMPONENT_TYPE = "twilio-voice:index:VoiceEnvironment"
 
@@ -126,11 +125,11 @@ class VoiceEnvironment(pulumi.ComponentResource):
         self,
         cls: Callable[..., pulumi.Resource],
         name: str,
-        props: Mapping[str, Any],
+        declared: Mapping[str, Any],
         opts: pulumi.ResourceOptions,
     ) -> pulumi.Resource:
         # Every provider checks the configured credentials against the spec's account.
-        inputs = {**props, "expected_account_sid": self._account}
+        inputs = {**declared, "expected_account_sid": self._account}
         return cls(name, opts=opts, **{k: v for k, v in inputs.items() if v is not None})
 
     # -- lists -------------------------------------------------------------------------------
@@ -140,7 +139,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         parent = self._new(
             twilio.CredentialList,
             clist.name,
-            {"friendly_name": clist.friendly_name or clist.name},
+            props.credential_list_props(clist),
             self._opts(),
         )
         b.credential_lists[clist.name] = parent
@@ -164,7 +163,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         parent = self._new(
             twilio.IpAccessControlList,
             acl.name,
-            {"friendly_name": acl.friendly_name or acl.name},
+            props.ip_access_control_list_props(acl),
             self._opts(),
         )
         b.ip_acls[acl.name] = parent
@@ -172,12 +171,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             self._new(
                 twilio.IpAddress,
                 f"{acl.name}/{ip.name}",
-                {
-                    "ip_access_control_list_sid": _sid(parent),
-                    "friendly_name": ip.name,
-                    "ip_address": ip.ip_address,
-                    "cidr_prefix_length": ip.cidr_prefix_length,
-                },
+                {"ip_access_control_list_sid": _sid(parent), **props.ip_address_props(ip)},
                 self._opts(parent),
             )
             for ip in acl.ip_addresses
@@ -189,10 +183,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         self._built.applications[app.name] = self._new(
             twilio.Application,
             app.name,
-            {
-                "friendly_name": app.friendly_name or app.name,
-                **voice_props(self._env.public_base_url, app),
-            },
+            props.application_props(self._env.public_base_url, app),
             self._opts(),
         )
 
@@ -201,7 +192,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         parent = self._new(
             twilio.ConnectionPolicy,
             policy.name,
-            {"friendly_name": policy.friendly_name or policy.name},
+            props.connection_policy_props(policy),
             self._opts(),
         )
         b.connection_policies[policy.name] = parent
@@ -211,11 +202,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
                 f"{policy.name}/{target.name}",
                 {
                     "connection_policy_sid": _sid(parent),
-                    "friendly_name": target.name,
-                    "target": target.target,
-                    "priority": target.priority,
-                    "weight": target.weight,
-                    "enabled": target.enabled,
+                    **props.connection_policy_target_props(target),
                 },
                 self._opts(parent),
             )
@@ -256,9 +243,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             twilio.ByocTrunk,
             byoc.name,
             {
-                "friendly_name": byoc.friendly_name or byoc.name,
-                **voice_props(self._env.public_base_url, byoc, "status_callback_url"),
-                "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
+                **props.byoc_trunk_props(self._env.public_base_url, byoc),
                 "connection_policy_sid": policy_sid,
                 "from_domain_sid": domain_sid,
             },
@@ -286,12 +271,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             twilio.SipDomain,
             domain.name,
             {
-                "domain_name": domain.domain_name,
-                "friendly_name": domain.friendly_name or domain.name,
-                **voice_props(self._env.public_base_url, domain, "voice_status_callback_url"),
-                "sip_registration": domain.sip_registration,
-                "secure": domain.secure,
-                "emergency_calling_enabled": domain.emergency_calling_enabled,
+                **props.sip_domain_props(self._env.public_base_url, domain),
                 "byoc_trunk_sid": byoc_sid,
             },
             self._opts(depends_on=deps),
@@ -345,17 +325,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         resource = self._new(
             twilio.Trunk,
             trunk.name,
-            {
-                "domain_name": trunk.domain_name,
-                "friendly_name": trunk.friendly_name or trunk.name,
-                "secure": trunk.secure,
-                "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
-                "transfer_mode": trunk.transfer_mode,
-                "transfer_caller_id": trunk.transfer_caller_id,
-                **disaster_recovery_props(self._env.public_base_url, trunk),
-                "recording_mode": trunk.recording.mode,
-                "recording_trim": trunk.recording.trim,
-            },
+            props.trunk_props(self._env.public_base_url, trunk),
             self._opts(),
         )
         b.trunks[trunk.name] = resource
@@ -363,15 +333,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             self._new(
                 twilio.OriginationUrl,
                 f"{trunk.name}/origination/{url.name}",
-                {
-                    "trunk_sid": _sid(resource),
-                    "friendly_name": url.name,
-                    # an `edge=` parameter in the URI is how an origination URL picks its edge
-                    "sip_url": url.sip_url,
-                    "priority": url.priority,
-                    "weight": url.weight,
-                    "enabled": url.enabled,
-                },
+                {"trunk_sid": _sid(resource), **props.origination_url_props(url)},
                 self._opts(resource),
             )
         for ref in trunk.termination.credential_lists:
@@ -412,9 +374,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
             twilio.IncomingPhoneNumber,
             number.e164,
             {
-                "phone_number": number.e164,
-                "friendly_name": number.friendly_name,
-                **voice_props(self._env.public_base_url, number),
+                **props.incoming_phone_number_props(self._env.public_base_url, number),
                 "voice_application_sid": app_sid,
                 "trunk_sid": trunk_sid,
                 "release_on_destroy": number.release_on_destroy,
@@ -433,11 +393,7 @@ class VoiceEnvironment(pulumi.ComponentResource):
         self._built.ip_records[record.name] = self._new(
             twilio.IpRecord,
             record.name,
-            {
-                "friendly_name": record.friendly_name or record.name,
-                "ip_address": record.ip_address,
-                "cidr_prefix_length": record.cidr_prefix_length,
-            },
+            props.ip_record_props(record),
             self._opts(),
         )
 

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra import props
 from infra.drift.model import Item
 from infra.spec import models as spec
-from infra.urls import disaster_recovery_props, voice_props
 
 
 def ip_record_key(ip_address: str, cidr_prefix_length: int) -> str:
@@ -40,7 +40,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
 
     for clist in env.credential_lists:
         key = clists[clist.name]
-        add("CredentialList", key, {"friendly_name": key})
+        add("CredentialList", key, props.credential_list_props(clist))
         for cred in clist.credentials:
             # password: write-only, Twilio never returns it (see kinds.NOT_COMPARED)
             add(
@@ -52,40 +52,26 @@ def declared_items(env: spec.Environment) -> list[Item]:
 
     for acl in env.ip_access_control_lists:
         key = acls[acl.name]
-        add("IpAccessControlList", key, {"friendly_name": key})
+        add("IpAccessControlList", key, props.ip_access_control_list_props(acl))
         for ip in acl.ip_addresses:
             add(
                 "IpAddress",
                 f"{key}/{ip.ip_address}",
-                {
-                    "friendly_name": ip.name,
-                    "ip_address": ip.ip_address,
-                    "cidr_prefix_length": ip.cidr_prefix_length,
-                },
+                props.ip_address_props(ip),
                 ("IpAccessControlList", key),
             )
 
     for app in env.applications:
-        add(
-            "Application",
-            apps[app.name],
-            {"friendly_name": apps[app.name], **voice_props(base, app)},
-        )
+        add("Application", apps[app.name], props.application_props(base, app))
 
     for policy in env.connection_policies:
         key = policies[policy.name]
-        add("ConnectionPolicy", key, {"friendly_name": key})
+        add("ConnectionPolicy", key, props.connection_policy_props(policy))
         for target in policy.targets:
             add(
                 "ConnectionPolicyTarget",
                 f"{key}/{target.target}",
-                {
-                    "friendly_name": target.name,
-                    "target": target.target,
-                    "priority": target.priority,
-                    "weight": target.weight,
-                    "enabled": target.enabled,
-                },
+                props.connection_policy_target_props(target),
                 ("ConnectionPolicy", key),
             )
 
@@ -95,12 +81,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             "SipDomain",
             key,
             {
-                "domain_name": key,
-                "friendly_name": domain.friendly_name or domain.name,
-                **voice_props(base, domain, "voice_status_callback_url"),
-                "sip_registration": domain.sip_registration,
-                "secure": domain.secure,
-                "emergency_calling_enabled": domain.emergency_calling_enabled,
+                **props.sip_domain_props(base, domain),
                 "byoc_trunk_sid": byocs[domain.byoc_trunk] if domain.byoc_trunk else None,
             },
         )
@@ -124,9 +105,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             "ByocTrunk",
             key,
             {
-                "friendly_name": key,
-                **voice_props(base, byoc, "status_callback_url"),
-                "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
+                **props.byoc_trunk_props(base, byoc),
                 "connection_policy_sid": policies[byoc.connection_policy]
                 if byoc.connection_policy
                 else None,
@@ -139,30 +118,14 @@ def declared_items(env: spec.Environment) -> list[Item]:
         add(
             "Trunk",
             key,
-            {
-                "domain_name": key,
-                "friendly_name": trunk.friendly_name or trunk.name,
-                "secure": trunk.secure,
-                "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
-                "transfer_mode": trunk.transfer_mode,
-                "transfer_caller_id": trunk.transfer_caller_id,
-                **disaster_recovery_props(base, trunk),
-                "recording_mode": trunk.recording.mode,
-                "recording_trim": trunk.recording.trim,
-            },
+            props.trunk_props(base, trunk),
         )
         parent = ("Trunk", key)
         for url in trunk.origination_urls:
             add(
                 "OriginationUrl",
                 f"{key}/{url.sip_url}",
-                {
-                    "friendly_name": url.name,
-                    "sip_url": url.sip_url,
-                    "priority": url.priority,
-                    "weight": url.weight,
-                    "enabled": url.enabled,
-                },
+                props.origination_url_props(url),
                 parent,
             )
         for name in trunk.termination.credential_lists:
@@ -176,9 +139,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
             "IncomingPhoneNumber",
             number.e164,
             {
-                "phone_number": number.e164,
-                "friendly_name": number.friendly_name,
-                **voice_props(base, number),
+                **props.incoming_phone_number_props(base, number),
                 "voice_application_sid": apps[number.application] if number.application else None,
                 "trunk_sid": trunks[number.trunk] if number.trunk else None,
             },
@@ -188,11 +149,7 @@ def declared_items(env: spec.Environment) -> list[Item]:
         add(
             "IpRecord",
             records[record.name],
-            {
-                "friendly_name": record.friendly_name or record.name,
-                "ip_address": record.ip_address,
-                "cidr_prefix_length": record.cidr_prefix_length,
-            },
+            props.ip_record_props(record),
         )
     for mapping in env.source_ip_mappings:
         record_key = records[mapping.ip_record]

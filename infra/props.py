@@ -1,0 +1,113 @@
+"""The provider props each spec entry declares, apart from references to other resources.
+
+The Pulumi program (`infra.environment`) adds the SIDs of the resources an entry refers to and
+registers the result; drift detection (`infra.drift.declared`) adds the referenced resources'
+keys and compares the result with the live account. Both start from these functions, so
+`pulumi up` and `python -m infra drift` always mean the same thing by "declared".
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from infra.spec import models as spec
+from infra.urls import disaster_recovery_props, voice_props
+
+Props = dict[str, Any]
+
+
+def credential_list_props(clist: spec.CredentialList) -> Props:
+    return {"friendly_name": clist.friendly_name or clist.name}
+
+
+def ip_access_control_list_props(acl: spec.IpAccessControlList) -> Props:
+    return {"friendly_name": acl.friendly_name or acl.name}
+
+
+def ip_address_props(ip: spec.IpAddress) -> Props:
+    return {
+        "friendly_name": ip.name,
+        "ip_address": ip.ip_address,
+        "cidr_prefix_length": ip.cidr_prefix_length,
+    }
+
+
+def application_props(base: str, app: spec.Application) -> Props:
+    return {"friendly_name": app.friendly_name or app.name, **voice_props(base, app)}
+
+
+def connection_policy_props(policy: spec.ConnectionPolicy) -> Props:
+    return {"friendly_name": policy.friendly_name or policy.name}
+
+
+def connection_policy_target_props(target: spec.ConnectionPolicyTarget) -> Props:
+    return {
+        "friendly_name": target.name,
+        "target": target.target,
+        "priority": target.priority,
+        "weight": target.weight,
+        "enabled": target.enabled,
+    }
+
+
+def sip_domain_props(base: str, domain: spec.SipDomain) -> Props:
+    """Without `byoc_trunk_sid` (a reference)."""
+    return {
+        "domain_name": domain.domain_name,
+        "friendly_name": domain.friendly_name or domain.name,
+        **voice_props(base, domain, "voice_status_callback_url"),
+        "sip_registration": domain.sip_registration,
+        "secure": domain.secure,
+        "emergency_calling_enabled": domain.emergency_calling_enabled,
+    }
+
+
+def byoc_trunk_props(base: str, byoc: spec.ByocTrunk) -> Props:
+    """Without `connection_policy_sid` and `from_domain_sid` (references)."""
+    return {
+        "friendly_name": byoc.friendly_name or byoc.name,
+        **voice_props(base, byoc, "status_callback_url"),
+        "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
+    }
+
+
+def trunk_props(base: str, trunk: spec.Trunk) -> Props:
+    return {
+        "domain_name": trunk.domain_name,
+        "friendly_name": trunk.friendly_name or trunk.name,
+        "secure": trunk.secure,
+        "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
+        "transfer_mode": trunk.transfer_mode,
+        "transfer_caller_id": trunk.transfer_caller_id,
+        **disaster_recovery_props(base, trunk),
+        "recording_mode": trunk.recording.mode,
+        "recording_trim": trunk.recording.trim,
+    }
+
+
+def origination_url_props(url: spec.OriginationUrl) -> Props:
+    # an `edge=` parameter in the URI is how an origination URL picks its edge
+    return {
+        "friendly_name": url.name,
+        "sip_url": url.sip_url,
+        "priority": url.priority,
+        "weight": url.weight,
+        "enabled": url.enabled,
+    }
+
+
+def incoming_phone_number_props(base: str, number: spec.PhoneNumber) -> Props:
+    """Without `voice_application_sid` / `trunk_sid` (references) and the release opt-in."""
+    return {
+        "phone_number": number.e164,
+        "friendly_name": number.friendly_name,
+        **voice_props(base, number),
+    }
+
+
+def ip_record_props(record: spec.IpRecord) -> Props:
+    return {
+        "friendly_name": record.friendly_name or record.name,
+        "ip_address": record.ip_address,
+        "cidr_prefix_length": record.cidr_prefix_length,
+    }
