@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from infra.spec.issues import SpecIssue
@@ -25,23 +25,27 @@ def check_environment(env: Environment) -> list[SpecIssue]:
     """Every cross-tree problem of `env`, in config order."""
     issues: list[SpecIssue] = []
     for kind in KIND_LABELS:
-        issues += _duplicates(
-            ((f"{kind}[{i}].name", r.name) for i, r in enumerate(getattr(env, kind))),
+        issues += _unique(
+            kind,
+            getattr(env, kind),
+            "name",
             f"duplicate {KIND_LABELS[kind]} name",
             "names must be unique per kind; rename one",
         )
-    issues += _duplicates(
-        ((f"numbers[{i}].e164", n.e164) for i, n in enumerate(env.numbers)),
-        "duplicate number",
-        "declare each number once",
+    issues += _unique(
+        "numbers", env.numbers, "e164", "duplicate number", "declare each number once"
     )
-    issues += _duplicates(
-        ((f"sip_domains[{i}].domain_name", d.domain_name) for i, d in enumerate(env.sip_domains)),
+    issues += _unique(
+        "sip_domains",
+        env.sip_domains,
+        "domain_name",
         "duplicate SIP domain name",
         "domain names are unique in Twilio; change one",
     )
-    issues += _duplicates(
-        ((f"trunks[{i}].domain_name", t.domain_name) for i, t in enumerate(env.trunks)),
+    issues += _unique(
+        "trunks",
+        env.trunks,
+        "domain_name",
         "duplicate trunk domain name",
         "domain names are unique in Twilio; change one",
     )
@@ -50,6 +54,25 @@ def check_environment(env: Environment) -> list[SpecIssue]:
     issues += _sip_registration(env)
     issues += _byoc_domain_cycles(env)
     return issues
+
+
+def _unique(
+    prefix: str,
+    items: Sequence[Any],
+    field: str,
+    what: str,
+    fix: str,
+    key: Callable[[Any], Any] | None = None,
+) -> list[SpecIssue]:
+    """Duplicates of `field` (or of `key(item)`) among `items`, reported at `prefix[j].field`."""
+    return _duplicates(
+        (
+            (f"{prefix}[{j}].{field}", key(item) if key else getattr(item, field))
+            for j, item in enumerate(items)
+        ),
+        what,
+        fix,
+    )
 
 
 def _duplicates(items: Iterable[tuple[str, Any]], what: str, fix: str) -> list[SpecIssue]:
@@ -72,57 +95,59 @@ def _show(key: Any) -> str:
 def _nested_duplicates(env: Environment) -> list[SpecIssue]:
     issues: list[SpecIssue] = []
     for i, clist in enumerate(env.credential_lists):
-        base = f"credential_lists[{i}]"
-        issues += _duplicates(
-            (
-                (f"{base}.credentials[{j}].username", c.username)
-                for j, c in enumerate(clist.credentials)
-            ),
+        issues += _unique(
+            f"credential_lists[{i}].credentials",
+            clist.credentials,
+            "username",
             "duplicate username",
             "usernames must be unique within a credential list",
         )
     for i, acl in enumerate(env.ip_access_control_lists):
-        base = f"ip_access_control_lists[{i}]"
-        issues += _duplicates(
-            ((f"{base}.ip_addresses[{j}].name", a.name) for j, a in enumerate(acl.ip_addresses)),
+        prefix = f"ip_access_control_lists[{i}].ip_addresses"
+        issues += _unique(
+            prefix,
+            acl.ip_addresses,
+            "name",
             "duplicate IP address name",
             "names must be unique within an IP access control list",
         )
-        issues += _duplicates(
-            (
-                (f"{base}.ip_addresses[{j}].ip_address", (a.ip_address, a.cidr_prefix_length))
-                for j, a in enumerate(acl.ip_addresses)
-            ),
+        issues += _unique(
+            prefix,
+            acl.ip_addresses,
+            "ip_address",
             "duplicate IP range",
             "list each range once",
+            key=lambda a: (a.ip_address, a.cidr_prefix_length),
         )
     for i, trunk in enumerate(env.trunks):
-        base = f"trunks[{i}]"
-        issues += _duplicates(
-            (
-                (f"{base}.origination_urls[{j}].name", o.name)
-                for j, o in enumerate(trunk.origination_urls)
-            ),
+        prefix = f"trunks[{i}].origination_urls"
+        issues += _unique(
+            prefix,
+            trunk.origination_urls,
+            "name",
             "duplicate origination URL name",
             "names must be unique within a trunk",
         )
-        issues += _duplicates(
-            (
-                (f"{base}.origination_urls[{j}].sip_url", o.sip_url)
-                for j, o in enumerate(trunk.origination_urls)
-            ),
+        issues += _unique(
+            prefix,
+            trunk.origination_urls,
+            "sip_url",
             "duplicate origination sip_url",
             "list each SIP URL once per trunk",
         )
     for i, policy in enumerate(env.connection_policies):
-        base = f"connection_policies[{i}]"
-        issues += _duplicates(
-            ((f"{base}.targets[{j}].name", t.name) for j, t in enumerate(policy.targets)),
+        prefix = f"connection_policies[{i}].targets"
+        issues += _unique(
+            prefix,
+            policy.targets,
+            "name",
             "duplicate target name",
             "names must be unique within a connection policy",
         )
-        issues += _duplicates(
-            ((f"{base}.targets[{j}].target", t.target) for j, t in enumerate(policy.targets)),
+        issues += _unique(
+            prefix,
+            policy.targets,
+            "target",
             "duplicate target",
             "list each SIP URI once per connection policy",
         )
