@@ -1,32 +1,22 @@
 """Drift's idea of "declared" is the Pulumi program's: same kinds, keys and props per stack.
 
-The program runs under mocks (as in the policy tests); every registered resource's inputs, with
-SIDs of other resources turned into their keys, must equal drift's declared item.
+The program runs under mocks (tests/program_mocks.py, shared with the program and policy tests);
+every registered resource's inputs, with SIDs of other resources turned into their keys, must
+equal drift's declared item.
 """
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
+from program_mocks import ROOT, kind_sid, run_program
 from pulumi.runtime import rpc
 
 from infra.drift.declared import declared_items, ip_record_key
 from infra.drift.kinds import KIND_INFO, PARENT_FIELDS
 from infra.spec import load_stack_file
 
-_SUPPORT = Path(__file__).parents[1] / "policy" / "policy_support.py"
-_spec = importlib.util.spec_from_file_location("drift_policy_support", _SUPPORT)
-assert _spec is not None
-assert _spec.loader is not None
-support = importlib.util.module_from_spec(_spec)
-sys.modules[_spec.name] = support  # dataclasses look their module up
-_spec.loader.exec_module(support)
-
-ROOT = Path(__file__).resolve().parents[3]
 NOT_PROPS = {"__provider", "expected_account_sid", "release_on_destroy", "password"}
 TOP_KEY = {
     "IncomingPhoneNumber": "phone_number",
@@ -57,20 +47,20 @@ def _plain(value: Any) -> Any:
 
 def program_view(stack: str) -> dict[tuple[str, str], dict[str, Any]]:
     records = [
-        (r, {k: _plain(v) for k, v in rpc.deserialize_properties(r.inputs).items()})
-        for r in support.example_run(stack)
-        if r.kind != "InboundProcessingRegion"
+        (r, {k: _plain(v) for k, v in rpc.deserialize_properties(r.struct).items()})
+        for r in run_program(stack, sid=kind_sid).records
+        if r.custom and r.kind != "InboundProcessingRegion"
     ]
     keys: dict[str, str] = {}  # mock SID -> drift key
     for r, props in records:
         if r.kind in TOP_KEY:
-            keys[support.mock_sid(r.typ, r.name)] = props[TOP_KEY[r.kind]]
+            keys[kind_sid(r.typ, r.name)] = props[TOP_KEY[r.kind]]
         elif r.kind == "IpRecord":
-            keys[support.mock_sid(r.typ, r.name)] = ip_record_key(
+            keys[kind_sid(r.typ, r.name)] = ip_record_key(
                 props["ip_address"], props["cidr_prefix_length"]
             )
         elif r.kind not in CHILD_KEY and r.kind not in ASSOC_KEY:
-            keys[support.mock_sid(r.typ, r.name)] = props["friendly_name"]
+            keys[kind_sid(r.typ, r.name)] = props["friendly_name"]
     view: dict[tuple[str, str], dict[str, Any]] = {}
     for r, props in records:
         props = {k: v for k, v in props.items() if k not in NOT_PROPS and v is not None}
@@ -82,7 +72,7 @@ def program_view(stack: str) -> dict[tuple[str, str], dict[str, Any]]:
             parent, field = CHILD_KEY[r.kind]
             key = f"{keys[props[parent]]}/{props[field]}"
         else:
-            key = keys[support.mock_sid(r.typ, r.name)]
+            key = keys[kind_sid(r.typ, r.name)]
         props.pop(PARENT_FIELDS.get(r.kind, ""), None)
         view[(r.kind, key)] = {
             k: keys.get(v, v) if isinstance(v, str) else v for k, v in props.items()

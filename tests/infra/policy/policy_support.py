@@ -7,25 +7,21 @@ their envelope, options as sent), so the policies see what the engine would hand
 from __future__ import annotations
 
 import copy
-import itertools
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
-import pulumi
+import program_mocks
 import yaml
 from google.protobuf import struct_pb2
-from pulumi.runtime.mocks import MockMonitor
+from program_mocks import PROJECT, ROOT, engine_config, kind_sid
 from pulumi.runtime.proto import analyzer_pb2
 from pulumi_policy import EnforcementLevel
 from pulumi_policy.policy import _PolicyAnalyzerServicer
 
 from infra.policy.policies import ALL, PACK_NAME
 
-ROOT = Path(__file__).resolve().parents[3]
-PROJECT = "twilio-voice"
 PACK_DIR = ROOT / "infra" / "policy"
 PACK_CONFIG = json.loads((PACK_DIR / "config.json").read_text())
 
@@ -51,20 +47,7 @@ def good_prod_spec() -> dict[str, Any]:
     return spec
 
 
-def _decrypt(value: Any, counter: itertools.count[int]) -> Any:
-    """`{secure: ...}` leaves become distinct strong placeholders, as if the engine decrypted."""
-    if isinstance(value, dict):
-        if set(value) == {"secure"}:
-            return f"Placeholder-Secret-{next(counter):02d}-Aa9x"
-        return {k: _decrypt(v, counter) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_decrypt(v, counter) for v in value]
-    return value
-
-
-def mock_sid(typ: str, name: str) -> str:
-    """A fake SID unique per resource (names repeat across kinds: BYOC trunk and policy)."""
-    return f"mock-sid:{typ.rsplit(':', 1)[-1]}:{name}"
+mock_sid = kind_sid  # names repeat across kinds (a BYOC trunk and its policy)
 
 
 @dataclass
@@ -82,69 +65,22 @@ class Registered:
         return self.typ.rsplit(":", 1)[-1]
 
 
-class _Mocks(pulumi.runtime.Mocks):
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
-        outs = {k: v for k, v in args.inputs.items() if k != "__provider"}
-        outs["sid"] = mock_sid(args.typ, args.name)
-        return outs["sid"], outs
-
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
-        return {}
-
-
-class _Recorder(MockMonitor):  # type: ignore[misc]
-    def __init__(self) -> None:
-        super().__init__(_Mocks())
-        self.records: list[Registered] = []
-
-    def RegisterResource(self, request: Any) -> Any:
-        response = super().RegisterResource(request)
-        if request.custom:
-            inputs = struct_pb2.Struct()
-            inputs.CopyFrom(request.object)
-            self.records.append(
-                Registered(
-                    request.type,
-                    request.name,
-                    response.urn,
-                    request.parent,
-                    inputs,
-                    bool(request.protect),
-                    list(request.additionalSecretOutputs),
-                )
-            )
-        return response
-
-
 def run_program(stack: str, spec: dict[str, Any] | None = None) -> list[Registered]:
     """What `infra.program.main()` registers for `stack` (optionally with another spec)."""
-    from infra import program
-
-    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
-    config = dict(doc["config"])
-    if spec is not None:
-        config[f"{PROJECT}:environment"] = spec
-    counter = itertools.count()
-    values = {}
-    for key, raw in config.items():
-        value = _decrypt(raw, counter)
-        values[key] = json.dumps(value) if isinstance(value, dict | list) else str(value)
-    recorder = _Recorder()
-    pulumi.runtime.set_mocks(
-        recorder.mocks, project=PROJECT, stack=stack, preview=False, monitor=recorder
-    )
-    pulumi.runtime.set_all_config(values, [k for k in values if k.endswith(":environment")])
-
-    @pulumi.runtime.test  # type: ignore[misc]
-    def _run() -> Any:
-        outputs = program.main()
-        return pulumi.Output.all(**outputs)
-
-    try:
-        _run()
-    finally:
-        pulumi.runtime.set_all_config({}, [])
-    return recorder.records
+    run = program_mocks.run_program(stack, engine_config(stack, spec), sid=mock_sid)
+    return [
+        Registered(
+            r.typ,
+            r.name,
+            r.urn,
+            r.parent,
+            r.struct,
+            r.protect,
+            r.additional_secret_outputs,
+        )
+        for r in run.records
+        if r.custom
+    ]
 
 
 _RUNS: dict[str, list[Registered]] = {}
