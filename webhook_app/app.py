@@ -118,7 +118,8 @@ class WebhookApp:
         self._clock = clock
         self._token = settings.auth_token.get_secret_value().encode("utf-8")
         self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
-        flows = Flows(settings, store, renderer or Renderer(make_environment()), self.metrics)
+        renderer = renderer or Renderer(make_environment())
+        flows = Flows(settings, store, renderer, self.metrics, self._log)
         self._handlers: dict[str, Handler] = flows.handlers()
         missing = self._twilio_flows - self._handlers.keys()
         if missing:  # a route added to the table without a handler is a programming error

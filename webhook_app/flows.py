@@ -6,6 +6,7 @@ the pure helpers (``ivr``, ``addresses``) and keep state through the injected st
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from urllib.parse import urlencode
@@ -14,10 +15,11 @@ from werkzeug.exceptions import BadRequest
 
 from webhook_app import ivr
 from webhook_app.addresses import called_number, conference_room, dialable_number, sip_user
+from webhook_app.logs import LOGGER_NAME
 from webhook_app.metrics import Metrics
 from webhook_app.rendering import URLS, Renderer, Twiml
 from webhook_app.settings import MenuOption, Settings
-from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store
+from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError
 
 CONFERENCE_LEGS = ("customer", "agent", "supervisor")
 _ACK = Twiml("ack", b"", status=204)  # callbacks: Twilio ignores the body
@@ -60,13 +62,21 @@ def _dial_status_url(then: str, **extra: str) -> str:
 class Flows:
     """The call flows configured by ``settings``; state goes through ``store``."""
 
-    def __init__(self, settings: Settings, store: Store, renderer: Renderer, metrics: Metrics):
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        renderer: Renderer,
+        metrics: Metrics,
+        logger: logging.Logger | None = None,
+    ) -> None:
         self._s = settings
         self._f = settings.flows
         self._menu = settings.flows.menu
         self._store = store
         self._render = renderer.render
         self._outcome = metrics.outcomes
+        self._log = logger or logging.getLogger(LOGGER_NAME)
         base = settings.public_base_url
         self._recording_callback = base + URLS["recording_status"]
         # The first prompt depends on settings only: render it once (the hottest path).
@@ -93,24 +103,32 @@ class Flows:
     # --- IVR -------------------------------------------------------------------------------
 
     def ivr_main(self, req: CallRequest) -> Twiml:
-        """The menu prompt; opens the call's IVR session."""
-        sid = req.require("CallSid")
-        self._store.put_session(sid, IvrSession(ivr.State.MENU), self._menu.session_ttl_seconds)
+        """The menu prompt. Stateless: a call with no session is at the menu with no retries.
+
+        So the first prompt needs no store round trip, and callers still hear the menu while
+        the store is down; the session is written from the first answer on (``ivr_menu``).
+        """
+        req.require("CallSid")
         self._prompted.inc()
         return self._ivr_main
 
     def ivr_menu(self, req: CallRequest) -> Twiml:
         """One answer to the menu: route, reprompt, or give up (operator or goodbye)."""
         sid = req.require("CallSid")
-        session = self._store.get_session(sid) or IvrSession(ivr.State.MENU)
         event, option = ivr.classify(
             self._menu, req.params.get("Digits", ""), req.params.get("SpeechResult", "")
         )
-        move = ivr.advance(session, event, option, self._menu)
-        if move.session.state == ivr.State.DONE:
-            self._store.delete_session(sid)
+        try:
+            stored = self._store.get_session(sid)
+        except StoreError as exc:
+            # Fail toward a person: with no retry count, treat retries as used up, so a choice
+            # is still routed and anything else goes to the operator (or goodbye), never a loop.
+            self._store_down("ivr_menu", exc)
+            stored = IvrSession(ivr.State.MENU, self._menu.max_retries)
+            move = ivr.advance(stored, event, option, self._menu)
         else:
-            self._store.put_session(sid, move.session, self._menu.session_ttl_seconds)
+            move = ivr.advance(stored or IvrSession(ivr.State.MENU), event, option, self._menu)
+            self._save_session(sid, stored, move.session)
         self._outcome.labels("ivr_menu", move.step.value).inc()
         if move.step is ivr.Step.ROUTE and move.option is not None:
             return self._route_option(move.option, req)
@@ -120,6 +138,21 @@ class Flows:
             message = self._menu.reprompt_no_input
             return self._render("ivr_reprompt", menu=self._menu, message=message)
         return self._operator_or_goodbye()
+
+    def _save_session(self, sid: str, stored: IvrSession | None, session: IvrSession) -> None:
+        """Keep the call's new session; a finished one is forgotten (if it was ever written)."""
+        try:
+            if session.state != ivr.State.DONE:
+                self._store.put_session(sid, session, self._menu.session_ttl_seconds)
+            elif stored is not None:
+                self._store.delete_session(sid)
+        except StoreError as exc:  # the answer is already decided: give it, lose only the count
+            self._store_down("ivr_menu", exc)
+
+    def _store_down(self, flow: str, exc: StoreError) -> None:
+        self._outcome.labels(flow, "store_unavailable").inc()
+        extra = {"flow": flow, "error": str(exc)}
+        self._log.warning("state store unavailable; the IVR goes on without it", extra=extra)
 
     def _operator_or_goodbye(self) -> Twiml:
         if self._f.operator_number:

@@ -160,12 +160,12 @@ def test_inbound_answer_is_the_benchmark_contract(
     assert _canon(response.data) == _canon(BENCH_EXPECTED)
 
 
-def test_inbound_opens_an_ivr_session_and_menu_walks_it(
+def test_inbound_is_stateless_and_menu_walks_the_session(
     make_twilio: AppFactory, store: SqliteStore
 ) -> None:
     twilio = make_twilio()
     twilio.post("/voice/inbound", BASE_PARAMS)
-    assert store.get_session(CALL) == IvrSession("menu", 0)
+    assert store.get_session(CALL) is None  # no session yet means: at the menu, no retries
     twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
     assert store.get_session(CALL) == IvrSession("menu", 1)
     twilio.post("/voice/menu", BASE_PARAMS)
@@ -240,3 +240,14 @@ def test_recording_callback_queues_a_job_once(make_twilio: AppFactory, store: Sq
         {**params, "RecordingSid": "RE2", "RecordingStatus": "in-progress"},
     )
     assert len(store.recording_jobs()) == 1  # only completed recordings become jobs
+
+
+def test_a_first_answer_that_routes_writes_no_session(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    twilio = make_twilio()
+    twilio.post("/voice/inbound", BASE_PARAMS)
+    routed = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "1"})
+    assert routed.status_code == 200
+    assert b"<Dial" in routed.data
+    assert store.get_session(CALL) is None

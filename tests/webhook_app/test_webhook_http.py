@@ -223,16 +223,42 @@ class BrokenStore(SqliteStore):
         raise StoreError("disk on fire")
 
 
-def test_store_outage_is_503_not_500(tmp_path: Path, call_params: dict[str, str]) -> None:
+def _broken_store_app(tmp_path: Path, metrics: Metrics, stream: io.StringIO) -> Twilio:
     app = create_app(
         make_settings(),
         BrokenStore(str(tmp_path / "s.sqlite3")),
-        metrics=Metrics(),
-        logger=configure_logging("CRITICAL"),
+        metrics=metrics,
+        logger=configure_logging("INFO", stream),
     )
-    twilio = Twilio(Client(app))
-    assert twilio.post("/voice/inbound", call_params).status_code == 503
+    return Twilio(Client(app))
+
+
+def test_store_outage_is_503_where_state_is_needed(
+    tmp_path: Path, call_params: dict[str, str]
+) -> None:
+    twilio = _broken_store_app(tmp_path, Metrics(), io.StringIO())
+    status = {**call_params, "CallStatus": "completed", "Timestamp": "Tue, 24 Nov 2026 10:00 +0000"}
+    assert twilio.post("/voice/status", status).status_code == 503  # dedupe needs the store
     assert twilio.client.get("/healthz", base_url=BASE).status_code == 503
+
+
+def test_store_outage_still_answers_the_call_and_routes_toward_a_person(
+    tmp_path: Path, call_params: dict[str, str]
+) -> None:
+    metrics, stream = Metrics(), io.StringIO()
+    twilio = _broken_store_app(tmp_path, metrics, stream)
+    assert twilio.post("/voice/inbound", call_params).status_code == 200  # the menu is stateless
+    chosen = twilio.post("/voice/menu", {**call_params, "Digits": "1"})
+    assert chosen.status_code == 200
+    assert b"<Dial" in chosen.data  # a valid choice is still routed
+    # No retry count to go on: a wrong key goes to the operator instead of another reprompt.
+    wrong = twilio.post("/voice/menu", {**call_params, "Digits": "7"})
+    assert wrong.status_code == 200
+    assert b"<Number>+14155550100</Number>" in wrong.data  # the default operator
+    text = metrics.render().decode()
+    assert 'voice_flow_outcomes_total{flow="ivr_menu",outcome="store_unavailable"} 2.0' in text
+    warnings = [json.loads(line) for line in stream.getvalue().splitlines()]
+    assert [w["error"] for w in warnings if w["level"] == "WARNING"] == ["disk on fire"] * 2
 
 
 def test_logs_are_json_with_call_sid_and_masked_numbers(
