@@ -7,10 +7,11 @@ signature). Rounds are interleaved so drift on the machine hits every server ali
 server's best round is reported.
 """
 
-# ruff: noqa: S603, S607 (a developer tool that runs the benchmark servers and wrk from PATH)
+# ruff: noqa: S603, S607, S310 (a developer tool: runs the servers and wrk, calls loopback URLs)
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -19,11 +20,20 @@ import socket
 import subprocess
 import sys
 import tempfile
+import time
+import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.error import HTTPError, URLError
+from urllib.parse import urlencode
+
+from twilio.request_validator import RequestValidator
 
 TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 (a fixed test token, as in run.sh)
+INBOUND, MENU = "/voice/inbound", "/voice/menu"
+TARGETS = {"seed_express": 1.3, "seed_fastapi": 2.5}  # app-granian's req/s over the peer's
+P99_TARGET_MS = 10.0
 _SERVER_CORE, _CLIENT_CORE = "0", "1"
 
 
@@ -35,6 +45,9 @@ class Server:
     argv: list[str]
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
+    # "/voice/inbound" is the shared scenario every peer serves (bench/sign.py, bench/check.py);
+    # "/voice/menu" is the app's store-touching IVR answer, signed and checked here.
+    path: str = INBOUND
     port: int = 0
     rps: list[float] = field(default_factory=list)
     cpu_rps: list[float] = field(default_factory=list)  # requests per CPU-second of the server
@@ -98,6 +111,68 @@ def write_lua(bench_dir: Path, work: Path, port: int) -> Path:
     return target / "post.lua"
 
 
+def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
+    """post.lua for the IVR's answer: the shared call's fields plus ``Digits=7``, signed.
+
+    7 is no menu option, so each request reads the call's session and writes it back (a retry
+    used), or deletes it once retries run out: a store read and a write on every request.
+    The twilio SDK signs it, as it does the shared request.
+    """
+    shared = write_lua(bench_dir, work, port).parent  # sign.py, importable with its env set
+    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": _base(port)}
+    fields = subprocess.run(
+        [sys.executable, "-c", "import json, sign; print(json.dumps(sign.PARAMS))"],
+        cwd=shared,
+        env=env,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    params = {**json.loads(fields), "Digits": "7"}
+    signature = RequestValidator(TOKEN).compute_signature(_base(port) + MENU, params)
+    lua = work / f"menu-{port}.lua"
+    lua.write_text(
+        f"-- the IVR answer Digits=7, signed for {_base(port)}{MENU}\n"
+        'wrk.method = "POST"\n'
+        'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
+        f'wrk.headers["X-Twilio-Signature"] = "{signature}"\n'
+        f'wrk.body = "{urlencode(params)}"\n'
+    )
+    return lua
+
+
+def check_menu(lua: Path, port: int) -> None:
+    """The menu answer must be 200 TwiML that reprompts or hands over (not a 403 or 5xx)."""
+    text = lua.read_text()
+    signature = re.search(r'X-Twilio-Signature"\] = "([^"]+)"', text)
+    body = re.search(r'wrk.body = "([^"]+)"', text)
+    if signature is None or body is None:
+        raise ValueError(f"{lua} has no signature or body")
+    request = urllib.request.Request(
+        _base(port) + MENU,
+        data=body.group(1).encode(),
+        headers={
+            "Content-Type": "application/x-www-form-urlencoded",
+            "X-Twilio-Signature": signature.group(1),
+        },
+    )
+    for _ in range(100):  # wait up to ~10 s for the server to listen
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                answer = response.read()
+                ok = response.status == 200 and answer.startswith(b"<?xml")
+            break
+        except HTTPError as exc:
+            raise ValueError(f"menu answer on port {port}: HTTP {exc.code}") from exc
+        except (ConnectionError, URLError):
+            time.sleep(0.1)
+    else:
+        raise ValueError(f"no answer on port {port}")
+    if not ok or not (b"<Gather" in answer or b"<Dial" in answer):
+        raise ValueError(f"menu answer on port {port}: unexpected {answer[:200]!r}")
+    print(f"check {MENU} on port {port}: 200 TwiML ok", flush=True)
+
+
 def _base(port: int) -> str:
     return f"http://127.0.0.1:{port}"
 
@@ -111,32 +186,29 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
         "VOICE_STORE_URL": f"sqlite:///{work}/bench-state.sqlite3",
         "LOG_LEVEL": "INFO",
     }
+    granian = [
+        str(bindir / "granian"),
+        "--interface",
+        "wsgi",
+        "--factory",
+        "--workers",
+        "1",
+        "--blocking-threads",
+        "1",
+        "--runtime-threads",
+        "1",
+        "--runtime-mode",
+        "st",
+        "--no-access-log",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        "{port}",
+        "webhook_app:get_app",
+    ]
     all_servers = [
-        Server(
-            "app-granian",
-            [
-                str(bindir / "granian"),
-                "--interface",
-                "wsgi",
-                "--factory",
-                "--workers",
-                "1",
-                "--blocking-threads",
-                "1",
-                "--runtime-threads",
-                "1",
-                "--runtime-mode",
-                "st",
-                "--no-access-log",
-                "--host",
-                "127.0.0.1",
-                "--port",
-                "{port}",
-                "webhook_app:get_app",
-            ],
-            Path.cwd(),
-            app_env,
-        ),
+        Server("app-granian", granian, Path.cwd(), app_env),
+        Server("app-granian-menu", granian, Path.cwd(), app_env, path=MENU),
         Server(
             "app-gunicorn",
             [
@@ -216,9 +288,9 @@ def check(bench_dir: Path, server: Server) -> None:
     )
 
 
-def wrk(lua: Path, port: int, seconds: int, connections: int) -> str:
+def wrk(lua: Path, url: str, seconds: int, connections: int) -> str:
     argv = ["taskset", "-c", _CLIENT_CORE, "wrk", "-t1", f"-c{connections}", f"-d{seconds}s"]
-    argv += ["--latency", "-s", str(lua), f"{_base(port)}/voice/inbound"]
+    argv += ["--latency", "-s", str(lua), url]
     return subprocess.run(argv, check=True, capture_output=True, text=True).stdout
 
 
@@ -237,15 +309,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     chosen = servers(args.bench_dir.resolve(), work, args.express_dir.resolve(), args.only)
     for server in chosen:
         server.port = free_port()
-    luas = {s.name: write_lua(args.bench_dir.resolve(), work, s.port) for s in chosen}
+    bench_dir = args.bench_dir.resolve()
+    luas = {
+        s.name: (write_menu_lua if s.path == MENU else write_lua)(bench_dir, work, s.port)
+        for s in chosen
+    }
     for round_no in range(1, args.rounds + 1):
         for server in chosen:
             proc = start(server, work)
             try:
-                check(args.bench_dir.resolve(), server)
-                wrk(luas[server.name], server.port, args.warmup, args.connections)
+                if server.path == MENU:
+                    check_menu(luas[server.name], server.port)
+                else:
+                    check(bench_dir, server)
+                url = _base(server.port) + server.path
+                wrk(luas[server.name], url, args.warmup, args.connections)
                 cpu_before = group_cpu_seconds(proc.pid)
-                out = wrk(luas[server.name], server.port, args.seconds, args.connections)
+                out = wrk(luas[server.name], url, args.seconds, args.connections)
                 cpu = group_cpu_seconds(proc.pid) - cpu_before
                 rps, p50, p99 = parse_wrk(out)
             finally:
@@ -276,16 +356,36 @@ def report(chosen: Sequence[Server]) -> None:
     for s in chosen:
         best = max(range(len(s.rps)), key=s.rps.__getitem__)
         rows[s.name] = (s.rps[best], s.p50[best], s.p99[best], max(s.cpu_rps))
-    print(f"\n{'server':<14}{'req/s':>10}{'p50 ms':>10}{'p99 ms':>10}{'req/CPU-s':>12}")
+    paths = {s.name: s.path for s in chosen}
+    print(f"\n{'server':<18}{'path':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/CPU-s':>11}")
     for name, (rps, p50, p99, cpu_rps) in rows.items():
-        print(f"{name:<14}{rps:>10.0f}{p50:>10.2f}{p99:>10.2f}{cpu_rps:>12.0f}")
+        print(f"{name:<18}{paths[name]:<16}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}{cpu_rps:>11.0f}")
     apps = [n for n in rows if n.startswith("app-")]
     peers = [n for n in rows if not n.startswith("app-")]
     for app in apps:
         ratios = ", ".join(f"{rows[app][0] / rows[p][0]:.2f}x {p}" for p in peers)
         per_cpu = ", ".join(f"{rows[app][3] / rows[p][3]:.2f}x {p}" for p in peers)
-        print(f"{app} req/s: {ratios}")
-        print(f"{app} req/CPU-s: {per_cpu}")
+        note = "" if paths[app] == INBOUND else f" ({paths[app]} vs the peers' {INBOUND})"
+        print(f"{app} req/s: {ratios}{note}")
+        print(f"{app} req/CPU-s: {per_cpu}{note}")
+    for line in target_lines(rows):
+        print(line)
+
+
+def target_lines(rows: dict[str, tuple[float, float, float, float]]) -> list[str]:
+    """Issue #5's targets for the app under its production server, met or not."""
+    app = rows.get("app-granian")
+    if app is None:
+        return []
+    lines = []
+    for peer, target in TARGETS.items():
+        if peer in rows:
+            ratio = app[0] / rows[peer][0]
+            verdict = "met" if ratio >= target else "NOT met"
+            lines.append(f"target >= {target}x {peer}: {ratio:.2f}x, {verdict}")
+    verdict = "met" if app[2] <= P99_TARGET_MS else "NOT met"
+    lines.append(f"target p99 <= {P99_TARGET_MS:.0f} ms: {app[2]:.2f} ms, {verdict}")
+    return lines
 
 
 if __name__ == "__main__":

@@ -79,9 +79,65 @@ class Flows:
         self._log = logger or logging.getLogger(LOGGER_NAME)
         base = settings.public_base_url
         self._recording_callback = base + URLS["recording_status"]
-        # The first prompt depends on settings only: render it once (the hottest path).
-        self._ivr_main = self._render("ivr_main", menu=self._menu)
         self._prompted = self._outcome.labels("ivr_main", "prompted")
+        # TwiML that depends on the settings only is rendered once, here: a call reuses it
+        # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
+        self._fixed = self._settings_only_twiml()
+
+    def _settings_only_twiml(self) -> dict[str, Twiml]:
+        menu, f = self._menu, self._f
+        fixed = {
+            "ivr_main": self._render("ivr_main", menu=menu),
+            "reprompt_invalid": self._render("ivr_reprompt", menu=menu, message=menu.invalid),
+            "reprompt_timeout": self._render(
+                "ivr_reprompt", menu=menu, message=menu.reprompt_no_input
+            ),
+            "goodbye": self._render("ivr_goodbye", menu=menu, message=menu.goodbye),
+            "call_completed": self._render("call_completed"),
+            "call_rejected": self._render("call_rejected"),
+            "dial_no_answer": self._render(
+                "dial_no_answer", menu=menu, message=f.no_answer_message
+            ),
+            "voicemail": self._render(
+                "voicemail_prompt",
+                menu=menu,
+                message=f.voicemail_prompt,
+                max_length=f.voicemail_max_seconds,
+                recording_callback=self._recording_callback,
+            ),
+            "voicemail_done": self._render("voicemail_done", menu=menu, message=f.voicemail_thanks),
+            "voice_fallback": self._render(
+                "voice_fallback",
+                menu=menu,
+                message=f.fallback_message,
+                number=f.operator_number,
+                caller_id=self._s.caller_id,
+                timeout=f.dial_timeout,
+            ),
+        }
+        if f.operator_number:
+            fixed["operator"] = self._render(
+                "dial_operator",
+                menu=menu,
+                message=menu.transferring,
+                number=f.operator_number,
+                caller_id=self._s.caller_id,
+                timeout=f.dial_timeout,
+            )
+        if f.disaster_recovery_number:
+            fixed["disaster_recovery"] = self._render(
+                "trunk_disaster_recovery",
+                number=f.disaster_recovery_number,
+                caller_id=self._s.caller_id,
+                timeout=f.dial_timeout,
+                action=_dial_status_url("voicemail"),
+            )
+        for option in menu.options:  # every option but the conference (its room is per call)
+            if option.action == "dial":
+                fixed[f"option {option.digit}"] = self._dial_number(option.target, "voicemail")
+            elif option.action == "sip":
+                fixed[f"option {option.digit}"] = self._dial_sip_user(option.target)
+        return fixed
 
     def handlers(self) -> dict[str, Handler]:
         """Flow name -> handler, for every Twilio route of the table."""
@@ -110,7 +166,7 @@ class Flows:
         """
         req.require("CallSid")
         self._prompted.inc()
-        return self._ivr_main
+        return self._fixed["ivr_main"]
 
     def ivr_menu(self, req: CallRequest) -> Twiml:
         """One answer to the menu: route, reprompt, or give up (operator or goodbye)."""
@@ -133,10 +189,9 @@ class Flows:
         if move.step is ivr.Step.ROUTE and move.option is not None:
             return self._route_option(move.option, req)
         if move.step is ivr.Step.REPROMPT_INVALID:
-            return self._render("ivr_reprompt", menu=self._menu, message=self._menu.invalid)
+            return self._fixed["reprompt_invalid"]
         if move.step is ivr.Step.REPROMPT_TIMEOUT:
-            message = self._menu.reprompt_no_input
-            return self._render("ivr_reprompt", menu=self._menu, message=message)
+            return self._fixed["reprompt_timeout"]
         return self._operator_or_goodbye()
 
     def _save_session(self, sid: str, stored: IvrSession | None, session: IvrSession) -> None:
@@ -155,22 +210,11 @@ class Flows:
         self._log.warning("state store unavailable; the IVR goes on without it", extra=extra)
 
     def _operator_or_goodbye(self) -> Twiml:
-        if self._f.operator_number:
-            return self._render(
-                "dial_operator",
-                menu=self._menu,
-                message=self._menu.transferring,
-                number=self._f.operator_number,
-                caller_id=self._s.caller_id,
-                timeout=self._f.dial_timeout,
-            )
-        return self._render("ivr_goodbye", menu=self._menu, message=self._menu.goodbye)
+        return self._fixed.get("operator") or self._fixed["goodbye"]
 
     def _route_option(self, option: MenuOption, req: CallRequest) -> Twiml:
-        if option.action == "dial":
-            return self._dial_number(option.target, then="voicemail")
-        if option.action == "sip":
-            return self._dial_sip_user(option.target)
+        if option.action in ("dial", "sip"):
+            return self._fixed[f"option {option.digit}"]
         if option.action == "conference":
             return self._conference("customer", conference_room(req.call_sid))
         if option.action == "voicemail":
@@ -209,7 +253,7 @@ class Flows:
             self._outcome.labels("sip_inbound", "pstn").inc()
             return self._dial_number(number, then="message")
         self._outcome.labels("sip_inbound", "rejected").inc()
-        return self._render("call_rejected")
+        return self._fixed["call_rejected"]
 
     def dial_status(self, req: CallRequest) -> Twiml:
         """``<Dial action>``: done if answered, else the next fallback named in ``then``."""
@@ -217,14 +261,14 @@ class Flows:
         then = req.query.get("then", "message")
         self._outcome.labels("dial_status", _label(status, _DIAL_STATUSES)).inc()
         if status in ("completed", "answered"):
-            return self._render("call_completed")
+            return self._fixed["call_completed"]
         user = req.query.get("user", "")
         account = self._f.sip_users.get(user)
         if then == "pstn" and account is not None and account.pstn_fallback:
             return self._dial_number(account.pstn_fallback, then="message")
         if then == "voicemail":
             return self.voicemail(req)
-        return self._render("dial_no_answer", menu=self._menu, message=self._f.no_answer_message)
+        return self._fixed["dial_no_answer"]
 
     def byoc_inbound(self, req: CallRequest) -> Twiml:
         """A call from a BYOC carrier: its configured route, else the IVR."""
@@ -271,29 +315,16 @@ class Flows:
 
     def voicemail(self, req: CallRequest) -> Twiml:
         """Record a message; the recording callback queues it for processing."""
-        return self._render(
-            "voicemail_prompt",
-            menu=self._menu,
-            message=self._f.voicemail_prompt,
-            max_length=self._f.voicemail_max_seconds,
-            recording_callback=self._recording_callback,
-        )
+        return self._fixed["voicemail"]
 
     def voicemail_done(self, req: CallRequest) -> Twiml:
         """After ``<Record>``: thank the caller and hang up."""
-        return self._render("voicemail_done", menu=self._menu, message=self._f.voicemail_thanks)
+        return self._fixed["voicemail_done"]
 
     def voice_fallback(self, req: CallRequest) -> Twiml:
         """The number's fallback URL (the primary failed): apologise, try the operator."""
         self._outcome.labels("voice_fallback", "served").inc()
-        return self._render(
-            "voice_fallback",
-            menu=self._menu,
-            message=self._f.fallback_message,
-            number=self._f.operator_number,
-            caller_id=self._s.caller_id,
-            timeout=self._f.dial_timeout,
-        )
+        return self._fixed["voice_fallback"]
 
     def trunk_disaster_recovery(self, req: CallRequest) -> Twiml:
         """The trunk's PBX is unreachable: ring the recovery number, else take a message."""
@@ -301,13 +332,7 @@ class Flows:
         self._outcome.labels("trunk_disaster_recovery", "dial" if number else "voicemail").inc()
         if number is None:
             return self.voicemail(req)
-        return self._render(
-            "trunk_disaster_recovery",
-            number=number,
-            caller_id=self._s.caller_id,
-            timeout=self._f.dial_timeout,
-            action=_dial_status_url("voicemail"),
-        )
+        return self._fixed["disaster_recovery"]
 
     # --- callbacks (at-least-once delivery: dedupe) ----------------------------------------
 
