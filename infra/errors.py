@@ -17,6 +17,12 @@ _HINTS: dict[int, str] = {
         "`pulumi refresh` so the stack forgets it, then `pulumi up` recreates it"
     ),
     20429: "Twilio is rate limiting this account; retries gave up, try again in a minute",
+    21248: (
+        "trunk domain names are unique across all of Twilio, and a deleted trunk's domain stays "
+        "reserved for up to 30 days (even after its subaccount is closed): choose another "
+        "domain_name in the stack's environment spec, or wait; rename a trunk in place rather "
+        "than deleting and re-creating it"
+    ),
     21422: "the phone number is not available to this account",
     21450: "a resource with this unique name already exists in the account",
 }

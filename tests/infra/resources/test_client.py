@@ -122,6 +122,7 @@ def test_error_from_response() -> None:
 def test_hints_and_scrubbing() -> None:
     assert "twilio:authToken" in (hint_for(20003) or "")
     assert hint_for(21212) is not None
+    assert "30 days" in (hint_for(21248) or "")  # Twilio's trunk-domain reservation
     assert hint_for(99999) is None
     assert hint_for(None) is None
     error = TwilioApiError(400, 21601, "bad Password Str0ngPassw0rd")
