@@ -89,7 +89,7 @@ def _first_values(query_string: str) -> dict[str, str]:
 def _json_params(text: str) -> dict[str, str]:
     try:
         data = json.loads(text)
-    except ValueError as exc:
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep to parse
         raise BadRequest("the JSON body does not parse") from exc
     if not isinstance(data, dict):
         raise BadRequest("the JSON body must be an object")

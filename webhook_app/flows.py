@@ -6,6 +6,7 @@ the pure helpers (``ivr``, ``addresses``) and keep state through the injected st
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from webhook_app import ivr
 from webhook_app.addresses import called_number, conference_room, dialable_number, sip_user
 from webhook_app.logs import LOGGER_NAME
 from webhook_app.metrics import Metrics
-from webhook_app.rendering import URLS, Renderer, Twiml
+from webhook_app.rendering import URLS, Renderer, Twiml, route_urls
 from webhook_app.settings import MenuOption, Settings
 from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError
 
@@ -55,10 +56,6 @@ class CallRequest:
 Handler = Callable[[CallRequest], Twiml]
 
 
-def _dial_status_url(then: str, **extra: str) -> str:
-    return f"{URLS['dial_status']}?{urlencode({'then': then, **extra})}"
-
-
 class Flows:
     """The call flows configured by ``settings``; state goes through ``store``."""
 
@@ -74,15 +71,18 @@ class Flows:
         self._f = settings.flows
         self._menu = settings.flows.menu
         self._store = store
-        self._render = renderer.render
+        self._urls = route_urls(settings.public_base_url)
+        self._render = functools.partial(renderer.render, urls=self._urls)
         self._outcome = metrics.outcomes
         self._log = logger or logging.getLogger(LOGGER_NAME)
-        base = settings.public_base_url
-        self._recording_callback = base + URLS["recording_status"]
+        self._recording_callback = settings.public_base_url + URLS["recording_status"]
         self._prompted = self._outcome.labels("ivr_main", "prompted")
         # TwiML that depends on the settings only is rendered once, here: a call reuses it
         # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
         self._fixed = self._settings_only_twiml()
+
+    def _dial_status_url(self, then: str, **extra: str) -> str:
+        return f"{self._urls['dial_status']}?{urlencode({'then': then, **extra})}"
 
     def _settings_only_twiml(self) -> dict[str, Twiml]:
         menu, f = self._menu, self._f
@@ -130,7 +130,7 @@ class Flows:
                 number=f.disaster_recovery_number,
                 caller_id=self._s.caller_id,
                 timeout=f.dial_timeout,
-                action=_dial_status_url("voicemail"),
+                action=self._dial_status_url("voicemail"),
             )
         for option in menu.options:  # every option but the conference (its room is per call)
             if option.action == "dial":
@@ -176,15 +176,18 @@ class Flows:
         )
         try:
             stored = self._store.get_session(sid)
-        except StoreError as exc:
-            # Fail toward a person: with no retry count, treat retries as used up, so a choice
-            # is still routed and anything else goes to the operator (or goodbye), never a loop.
-            self._store_down("ivr_menu", exc)
-            stored = IvrSession(ivr.State.MENU, self._menu.max_retries)
-            move = ivr.advance(stored, event, option, self._menu)
-        else:
             move = ivr.advance(stored or IvrSession(ivr.State.MENU), event, option, self._menu)
-            self._save_session(sid, stored, move.session)
+            if move.session.state != ivr.State.DONE:
+                self._store.put_session(sid, move.session, self._menu.session_ttl_seconds)
+            elif stored is not None:  # finished: forget it, if it was ever written
+                self._store.delete_session(sid)
+        except StoreError as exc:
+            # Fail toward a person: with no retry count to read or keep, retries count as used
+            # up, so a choice is still routed and anything else goes to the operator (or
+            # goodbye), never into a reprompt loop the app cannot count.
+            self._store_down("ivr_menu", exc)
+            exhausted = IvrSession(ivr.State.MENU, self._menu.max_retries)
+            move = ivr.advance(exhausted, event, option, self._menu)
         self._outcome.labels("ivr_menu", move.step.value).inc()
         if move.step is ivr.Step.ROUTE and move.option is not None:
             return self._route_option(move.option, req)
@@ -193,16 +196,6 @@ class Flows:
         if move.step is ivr.Step.REPROMPT_TIMEOUT:
             return self._fixed["reprompt_timeout"]
         return self._operator_or_goodbye()
-
-    def _save_session(self, sid: str, stored: IvrSession | None, session: IvrSession) -> None:
-        """Keep the call's new session; a finished one is forgotten (if it was ever written)."""
-        try:
-            if session.state != ivr.State.DONE:
-                self._store.put_session(sid, session, self._menu.session_ttl_seconds)
-            elif stored is not None:
-                self._store.delete_session(sid)
-        except StoreError as exc:  # the answer is already decided: give it, lose only the count
-            self._store_down("ivr_menu", exc)
 
     def _store_down(self, flow: str, exc: StoreError) -> None:
         self._outcome.labels(flow, "store_unavailable").inc()
@@ -229,7 +222,7 @@ class Flows:
             number=number,
             caller_id=self._s.caller_id,
             timeout=self._f.dial_timeout,
-            action=_dial_status_url(then, **extra),
+            action=self._dial_status_url(then, **extra),
         )
 
     def _dial_sip_user(self, user: str) -> Twiml:
@@ -239,7 +232,7 @@ class Flows:
             "dial_sip_endpoint",
             sip_uri=account.uri,
             timeout=self._f.dial_timeout,
-            action=_dial_status_url(**then),
+            action=self._dial_status_url(**then),
         )
 
     def sip_inbound(self, req: CallRequest) -> Twiml:
@@ -283,7 +276,7 @@ class Flows:
                 "dial_sip_endpoint",
                 sip_uri=target,
                 timeout=self._f.dial_timeout,
-                action=_dial_status_url("voicemail"),
+                action=self._dial_status_url("voicemail"),
             )
         return self._dial_number(target, then="voicemail")
 
@@ -340,24 +333,42 @@ class Flows:
         """Status callback: persist each (CallSid, status, timestamp) once."""
         sid, status = req.require("CallSid"), req.require("CallStatus")
         stamp = req.params.get("Timestamp", "") or req.params.get("SequenceNumber", "")
-        if not self._store.claim(f"{sid}:call-{status}:{stamp}", self._f.dedupe_ttl_seconds):
+        event = CallEvent(sid, status, stamp, req.params.get("CallDuration", ""))
+        key = f"{sid}:call-{status}:{stamp}"
+        if not self._store.claim(key, self._f.dedupe_ttl_seconds, event):
             self._outcome.labels("call_status", "duplicate").inc()
             return _ACK
-        duration = req.params.get("CallDuration", "")
-        self._store.add_call_event(CallEvent(sid, status, stamp, duration))
         self._outcome.labels("call_status", "processed").inc()
         return _ACK
 
     def recording_status(self, req: CallRequest) -> Twiml:
-        """Recording callback: queue a job for each completed recording, once."""
-        sid, rec = req.require("CallSid"), req.require("RecordingSid")
+        """Recording callback: queue a job for each completed recording, once.
+
+        A call's recordings (``<Record>``, ``<Dial record>``) name the ``CallSid``; a
+        conference's name its ``ConferenceSid`` (and may carry no ``CallSid``): either will do.
+        """
+        rec = req.require("RecordingSid")
+        sid, conference = req.params.get("CallSid", ""), req.params.get("ConferenceSid", "")
+        if not (sid or conference):
+            raise BadRequest(f"{req.flow}: the CallSid (or ConferenceSid) parameter is missing")
         status = req.params.get("RecordingStatus", "completed")
         stamp = req.params.get("Timestamp", "")
-        if not self._store.claim(
-            f"{sid}:recording-{status}:{rec}:{stamp}", self._f.dedupe_ttl_seconds
-        ):
+        job = None
+        if status == "completed":
+            job = RecordingJob(
+                recording_sid=rec,
+                call_sid=sid,
+                url=req.params.get("RecordingUrl", ""),
+                duration=req.params.get("RecordingDuration", ""),
+                status=status,
+                conference_sid=conference,
+            )
+        key = f"{sid or conference}:recording-{status}:{rec}:{stamp}"
+        if not self._store.claim(key, self._f.dedupe_ttl_seconds, job):
             self._outcome.labels("recording_status", "duplicate").inc()
             return _ACK
+        self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
+        return _ACK
         if status == "completed":
             job = RecordingJob(
                 recording_sid=rec,

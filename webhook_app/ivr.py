@@ -66,11 +66,18 @@ def classify(menu: Menu, digits: str, speech: str) -> tuple[Event, MenuOption | 
             if option.digit == digits:
                 return Event.SELECTED, option
         return Event.INVALID, None
-    words = set(_WORD.findall(speech.lower()))
+    spoken = _phrase(speech)
     for option in menu.options:
-        if words & {k.lower() for k in (option.label, *option.keywords)}:
-            return Event.SELECTED, option
+        for keyword in (option.label, *option.keywords):
+            phrase = _phrase(keyword)
+            if phrase.strip() and phrase in spoken:  # whole words, in order
+                return Event.SELECTED, option
     return Event.INVALID, None
+
+
+def _phrase(text: str) -> str:
+    """Lower-case words joined by single spaces, padded: " tech support " for "Tech-Support"."""
+    return f" {' '.join(_WORD.findall(text.lower()))} "
 
 
 def advance(session: IvrSession, event: Event, option: MenuOption | None, menu: Menu) -> Transition:

@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import jinja2
 from markupsafe import Markup
@@ -22,6 +23,16 @@ TWIML_DIR = Path(twiml.__file__).parent
 CONTENT_TYPE = "text/xml; charset=utf-8"
 _NOT_XML = re.compile("[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
 URLS = {route.flow: route.path for route in ROUTES}
+
+
+def route_urls(public_base_url: str) -> dict[str, str]:
+    """Each flow's URL as TwiML names it: a path under ``PUBLIC_BASE_URL``'s own path prefix.
+
+    Twilio resolves a relative URL against the document's URL, so behind a prefix
+    (``https://host/app``) the menu is ``/app/voice/menu``; without one it is ``/voice/menu``.
+    """
+    prefix = urlsplit(public_base_url).path.rstrip("/")
+    return {flow: prefix + path for flow, path in URLS.items()}
 
 
 def xml_text(value: object) -> object:

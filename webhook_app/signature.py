@@ -1,7 +1,7 @@
 """Twilio's ``X-Twilio-Signature`` algorithm, implemented directly for speed.
 
 It decides exactly as ``twilio.request_validator.RequestValidator.validate`` does (proved by the
-property tests in ``tests/webhook_app/test_signature.py``), but builds the sorted parameter
+property tests in ``tests/webhook_app/test_webhook_signature.py``), but builds the sorted parameter
 string once and compares in constant time with ``hmac.compare_digest``. The SDK costs ~0.135 ms
 per request (DESIGN §7), mostly exception-driven lookups per parameter; this costs ~15 µs.
 

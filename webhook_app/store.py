@@ -49,13 +49,17 @@ class RecordingJob:
     """A finished recording waiting for later processing (download, transcription, retention)."""
 
     recording_sid: str
-    call_sid: str
+    call_sid: str  # empty for a conference recording that names no call
     url: str
     duration: str
     status: str
+    conference_sid: str = ""
 
     def encode(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))
+
+
+Record = CallEvent | RecordingJob  # what a claimed callback persists
 
 
 class Store(Protocol):
@@ -70,17 +74,16 @@ class Store(Protocol):
     def delete_session(self, call_sid: str) -> None:
         """Forget the IVR session of a call."""
 
-    def claim(self, key: str, ttl_seconds: int) -> bool:
-        """Atomically mark ``key`` seen; True only for the first caller, in any process."""
+    def claim(self, key: str, ttl_seconds: int, record: Record | None = None) -> bool:
+        """Atomically mark ``key`` seen; True only for the first caller, in any process.
 
-    def add_call_event(self, event: CallEvent) -> None:
-        """Persist a processed call status callback."""
+        The first caller's ``record`` (a call event or a recording job) is persisted in the
+        same atomic step: if that fails, the key is not claimed either, so the callback's
+        redelivery is processed rather than dropped as a duplicate.
+        """
 
     def call_events(self) -> list[CallEvent]:
         """All persisted call events, oldest first."""
-
-    def add_recording_job(self, job: RecordingJob) -> None:
-        """Queue a recording for later processing."""
 
     def recording_jobs(self) -> list[RecordingJob]:
         """All queued recording jobs, oldest first."""

@@ -1,6 +1,10 @@
 """Redis backend of the state store, for several app servers sharing state.
 
 Dedupe uses ``SET key 1 NX EX ttl``: Redis runs it atomically, so exactly one caller gets OK.
+A claim and its record are one Lua script (Redis runs a script atomically); if the record
+cannot be written the script deletes the key again, so a redelivery is not lost as a duplicate.
+The script touches the dedupe key and a list, so on Redis Cluster give the store a prefix with
+a hash tag (``{voice}:``) to keep them in one slot.
 """
 
 from __future__ import annotations
@@ -10,9 +14,22 @@ from typing import Any
 
 import redis
 
-from webhook_app.store import CallEvent, IvrSession, RecordingJob, StoreError
+from webhook_app.store import CallEvent, IvrSession, Record, RecordingJob, StoreError
 
 _PREFIX = "voice:"
+_LISTS = {CallEvent: "call_events", RecordingJob: "recording_jobs"}
+# KEYS: dedupe key, list; ARGV: ttl seconds, encoded record ("" for none).
+_CLAIM = """
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
+if ARGV[2] ~= '' then
+  local pushed = redis.pcall('RPUSH', KEYS[2], ARGV[2])
+  if type(pushed) == 'table' and pushed.err then
+    redis.call('DEL', KEYS[1])
+    return redis.error_reply(pushed.err)
+  end
+end
+return 1
+"""
 
 
 class RedisStore:
@@ -21,6 +38,7 @@ class RedisStore:
     def __init__(self, client: redis.Redis, prefix: str = _PREFIX) -> None:
         self._r = client
         self._p = prefix  # lets several apps (or test runs) share one Redis database
+        self._claim = client.register_script(_CLAIM)  # EVALSHA, loaded on first use
 
     @classmethod
     def from_url(cls, url: str, prefix: str = _PREFIX) -> RedisStore:
@@ -49,18 +67,17 @@ class RedisStore:
     def delete_session(self, call_sid: str) -> None:
         self._do("delete", f"{self._p}ivr:{call_sid}")
 
-    def claim(self, key: str, ttl_seconds: int) -> bool:
-        return bool(self._do("set", f"{self._p}dedupe:{key}", "1", nx=True, ex=ttl_seconds))
-
-    def add_call_event(self, event: CallEvent) -> None:
-        self._do("rpush", f"{self._p}call_events", event.encode())
+    def claim(self, key: str, ttl_seconds: int, record: Record | None = None) -> bool:
+        keys = [f"{self._p}dedupe:{key}", f"{self._p}{_LISTS[type(record)] if record else 'none'}"]
+        args: list[str | int] = [ttl_seconds, record.encode() if record is not None else ""]
+        try:
+            return bool(self._claim(keys=keys, args=args))
+        except redis.RedisError as exc:
+            raise StoreError(f"Redis store: {type(exc).__name__}: {exc}") from exc
 
     def call_events(self) -> list[CallEvent]:
         rows = self._do("lrange", f"{self._p}call_events", 0, -1)
         return [CallEvent(**json.loads(r)) for r in rows]
-
-    def add_recording_job(self, job: RecordingJob) -> None:
-        self._do("rpush", f"{self._p}recording_jobs", job.encode())
 
     def recording_jobs(self) -> list[RecordingJob]:
         rows = self._do("lrange", f"{self._p}recording_jobs", 0, -1)

@@ -18,9 +18,10 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
-from webhook_app.store import CallEvent, IvrSession, RecordingJob, StoreError
+from webhook_app.store import CallEvent, IvrSession, Record, RecordingJob, StoreError
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS ivr_session (
@@ -29,6 +30,10 @@ CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NUL
 CREATE TABLE IF NOT EXISTS call_event (id INTEGER PRIMARY KEY, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS recording_job (id INTEGER PRIMARY KEY, job TEXT NOT NULL);
 """
+_INSERT_RECORD: dict[type, str] = {
+    CallEvent: "INSERT INTO call_event (event) VALUES (?)",
+    RecordingJob: "INSERT INTO recording_job (job) VALUES (?)",
+}
 _CHECKPOINT_SECONDS = 1.0
 _PURGE_SECONDS = 60.0
 
@@ -92,12 +97,18 @@ class SqliteStore:
             conn.execute("DELETE FROM ivr_session WHERE expires_at <= ?", (now,))
             conn.execute("DELETE FROM dedupe WHERE expires_at <= ?", (now,))
 
-    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
+        """This process's connection, used by one thread at a time; errors are StoreErrors."""
         with self._lock:
             try:
-                return self._connect().execute(sql, args)
+                yield self._connect()
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self._path!r}: {exc}") from exc
+
+    def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
+        with self._connection() as conn:
+            return conn.execute(sql, args)
 
     def get_session(self, call_sid: str) -> IvrSession | None:
         row = self._run(
@@ -115,24 +126,30 @@ class SqliteStore:
     def delete_session(self, call_sid: str) -> None:
         self._run("DELETE FROM ivr_session WHERE call_sid = ?", (call_sid,))
 
-    def claim(self, key: str, ttl_seconds: int) -> bool:
+    def claim(self, key: str, ttl_seconds: int, record: Record | None = None) -> bool:
         now = self._clock()
-        # An expired key may be claimed again; deleting it first keeps INSERT OR IGNORE atomic.
-        self._run("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
-        cursor = self._run(
-            "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)", (key, now + ttl_seconds)
-        )
-        return cursor.rowcount == 1
-
-    def add_call_event(self, event: CallEvent) -> None:
-        self._run("INSERT INTO call_event (event) VALUES (?)", (event.encode(),))
+        with self._connection() as conn:
+            # One write transaction: the claim and its record are committed together.
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                # An expired key may be claimed again.
+                conn.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
+                cursor = conn.execute(
+                    "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)",
+                    (key, now + ttl_seconds),
+                )
+                claimed = cursor.rowcount == 1
+                if claimed and record is not None:
+                    conn.execute(_INSERT_RECORD[type(record)], (record.encode(),))
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return claimed
 
     def call_events(self) -> list[CallEvent]:
         rows = self._run("SELECT event FROM call_event ORDER BY id").fetchall()
         return [CallEvent(**_json(r[0])) for r in rows]
-
-    def add_recording_job(self, job: RecordingJob) -> None:
-        self._run("INSERT INTO recording_job (job) VALUES (?)", (job.encode(),))
 
     def recording_jobs(self) -> list[RecordingJob]:
         rows = self._run("SELECT job FROM recording_job ORDER BY id").fetchall()

@@ -40,8 +40,8 @@ def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def make_settings(**overrides: Any) -> Settings:
-    flows = overrides.pop("flows", FlowSettings())
-    return Settings(auth_token=TOKEN, public_base_url=BASE, flows=flows, **overrides)
+    fields: dict[str, Any] = {"auth_token": TOKEN, "public_base_url": BASE, "flows": FlowSettings()}
+    return Settings(**{**fields, **overrides})
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 from conftest import GOLDEN, AppFactory, make_settings
 
+from infra.urls import webhook_url
 from webhook_app.settings import FlowSettings, Menu, MenuOption
 from webhook_app.store import IvrSession
 from webhook_app.store_sqlite import SqliteStore
@@ -251,3 +252,57 @@ def test_a_first_answer_that_routes_writes_no_session(
     assert routed.status_code == 200
     assert b"<Dial" in routed.data
     assert store.get_session(CALL) is None
+
+
+def test_behind_a_path_prefix_every_twiml_url_keeps_the_prefix(make_twilio: AppFactory) -> None:
+    base = "https://voice.example.test/app"
+    twilio = make_twilio(make_settings(public_base_url=base, caller_id="+14155550199"))
+    prompt = twilio.post("/voice/inbound", BASE_PARAMS, base=base).data
+    assert b'action="/app/voice/menu"' in prompt
+    reprompt = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "7"}, base=base).data
+    assert b'action="/app/voice/menu"' in reprompt
+    assert b'<Redirect method="POST">/app/voice/menu</Redirect>' in reprompt
+    dial = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "1"}, base=base).data
+    assert b'action="/app/voice/dial/status?then=voicemail"' in dial
+    voicemail = twilio.post("/voice/voicemail", BASE_PARAMS, base=base).data
+    assert b'action="/app/voice/voicemail/done"' in voicemail
+    assert b'recordingStatusCallback="https://voice.example.test/app/voice/recording/status"' in (
+        voicemail
+    )
+    # The infra side builds the same URLs for the resources that point here.
+    assert webhook_url(base, "ivr_menu") == base + "/voice/menu"
+
+
+def test_a_menu_offering_hash_turns_off_gathers_finish_key(make_twilio: AppFactory) -> None:
+    menu = Menu(
+        options=(
+            MenuOption(digit="#", label="operator", action="operator"),
+            MenuOption(digit="1", label="sales", action="dial", target="+14155550101"),
+        )
+    )
+    twilio = make_twilio(make_settings(flows=FlowSettings(menu=menu)))
+    assert b'finishOnKey=""' in twilio.post("/voice/inbound", BASE_PARAMS).data
+    routed = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "#"})
+    assert b"<Number>+14155550100</Number>" in routed.data  # '#' reached the menu: the operator
+    default = make_twilio().post("/voice/inbound", BASE_PARAMS).data
+    assert b"finishOnKey" not in default  # the default menu keeps the benchmark's TwiML
+
+
+def test_a_conference_recording_callback_without_call_sid_becomes_a_job(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "ConferenceSid": "CF" + "1" * 32,
+        "RecordingSid": "RE" + "2" * 32,
+        "RecordingUrl": "https://api.twilio.com/2010-04-01/Accounts/AC/Recordings/RE",
+        "RecordingStatus": "completed",
+        "RecordingDuration": "93",
+    }
+    twilio = make_twilio()
+    assert twilio.post("/voice/recording/status", params).status_code == 204
+    assert twilio.post("/voice/recording/status", params).status_code == 204  # redelivered
+    [job] = store.recording_jobs()
+    assert (job.conference_sid, job.call_sid, job.duration) == (params["ConferenceSid"], "", "93")
+    neither = {k: v for k, v in params.items() if k != "ConferenceSid"}
+    assert twilio.post("/voice/recording/status", neither).status_code == 400

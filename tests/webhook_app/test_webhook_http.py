@@ -6,7 +6,10 @@ import gc
 import hashlib
 import io
 import json
+import sqlite3
 import wsgiref.validate
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,7 +24,7 @@ from webhook_app.logs import configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.routes import ROUTES
 from webhook_app.settings import SettingsError, load_settings
-from webhook_app.store import StoreError
+from webhook_app.store import IvrSession, StoreError
 from webhook_app.store_sqlite import SqliteStore
 
 TWILIO_ROUTES = [r for r in ROUTES if r.twilio]
@@ -219,14 +222,27 @@ def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str
 
 
 class BrokenStore(SqliteStore):
-    def _run(self, sql: str, args: tuple[object, ...] = ()) -> Any:
+    """Every operation fails, as when the disk or the Redis server is gone."""
+
+    @contextmanager
+    def _connection(self) -> Iterator[sqlite3.Connection]:
         raise StoreError("disk on fire")
+        yield  # a generator, like the method it replaces
 
 
-def _broken_store_app(tmp_path: Path, metrics: Metrics, stream: io.StringIO) -> Twilio:
+class ReadOnlyStore(SqliteStore):
+    """Reads work, writes fail: a full disk, or a Redis replica answering READONLY."""
+
+    def put_session(self, call_sid: str, session: IvrSession, ttl_seconds: int) -> None:
+        raise StoreError("READONLY You can't write against a read only replica.")
+
+
+def _broken_store_app(
+    tmp_path: Path, metrics: Metrics, stream: io.StringIO, kind: type[SqliteStore] = BrokenStore
+) -> Twilio:
     app = create_app(
         make_settings(),
-        BrokenStore(str(tmp_path / "s.sqlite3")),
+        kind(str(tmp_path / "s.sqlite3")),
         metrics=metrics,
         logger=configure_logging("INFO", stream),
     )
@@ -332,3 +348,15 @@ def test_menu_targets_are_checked(tmp_path: Path) -> None:
     bad.write_text("menu:\n  options:\n    - {digit: '1', label: x, action: sip, target: bob}\n")
     with pytest.raises(SettingsError, match="one of sip_users"):
         load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(bad)})
+
+
+def test_a_store_that_reads_but_cannot_write_never_loops_the_caller(
+    tmp_path: Path, call_params: dict[str, str]
+) -> None:
+    twilio = _broken_store_app(tmp_path, Metrics(), io.StringIO(), ReadOnlyStore)
+    # The miss cannot be counted, so it is not reprompted forever: the operator takes over.
+    wrong = twilio.post("/voice/menu", {**call_params, "Digits": "7"})
+    assert wrong.status_code == 200
+    assert b"<Number>+14155550100</Number>" in wrong.data
+    chosen = twilio.post("/voice/menu", {**call_params, "Digits": "1"})
+    assert b"<Number>+14155550101</Number>" in chosen.data  # a choice is still routed

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from webhook_app.ivr import TRANSITIONS, Event, State, Step, advance, classify
-from webhook_app.settings import Menu
+from webhook_app.settings import Menu, MenuOption
 from webhook_app.store import IvrSession
 
 MENU = Menu(input="dtmf speech", max_retries=2)
@@ -32,6 +32,35 @@ def test_classify(digits: str, speech: str, event: Event, label: str | None) -> 
     got_event, option = classify(MENU, digits, speech)
     assert got_event is event
     assert (option.label if option else None) == label
+
+
+PHRASES = Menu(
+    input="speech",
+    options=(
+        MenuOption(digit="1", label="billing", keywords=("customer service",), action="operator"),
+        MenuOption(digit="2", label="tech-support", action="conference"),
+        MenuOption(digit="#", label="hash", keywords=("main menu",), action="operator"),
+    ),
+)
+
+
+@pytest.mark.parametrize(
+    ("speech", "label"),
+    [
+        ("Customer service, please", "billing"),
+        ("customer  SERVICE", "billing"),  # spacing and case do not matter
+        ("tech support", "tech-support"),  # a label with punctuation matches its words
+        ("I want tech-support now", "tech-support"),
+        ("service customer", None),  # the words of a phrase must come in order
+        ("customers service", None),  # and whole: no match inside a longer word
+        ("tech", None),
+        ("back to the main menu", "hash"),
+    ],
+)
+def test_classify_matches_multi_word_keywords_as_phrases(speech: str, label: str | None) -> None:
+    event, option = classify(PHRASES, "", speech)
+    assert (option.label if option else None) == label
+    assert event is (Event.SELECTED if label else Event.INVALID)
 
 
 @pytest.mark.parametrize(

@@ -55,14 +55,51 @@ def test_claim_is_first_caller_only(any_store: Store) -> None:
     assert any_store.claim("CA1:call-completed:t2", 60)
 
 
-def test_events_and_jobs_round_trip(any_store: Store) -> None:
+def test_a_claim_persists_its_record_once(any_store: Store) -> None:
     event = CallEvent("CA1", "completed", "t1", "42")
-    job = RecordingJob("RE1", "CA1", "https://api.twilio.com/r/RE1", "17", "completed")
-    any_store.add_call_event(event)
-    any_store.add_recording_job(job)
+    job = RecordingJob("RE1", "", "https://api.twilio.com/r/RE1", "17", "completed", "CF1")
+    assert any_store.claim("CA1:call-completed:t1", 60, event)
+    assert not any_store.claim("CA1:call-completed:t1", 60, event)  # a duplicate adds nothing
+    assert any_store.claim("CF1:recording-completed:RE1:", 60, job)
     assert any_store.call_events() == [event]
     assert any_store.recording_jobs() == [job]
     any_store.ping()
+
+
+def test_sqlite_claim_is_undone_when_its_record_cannot_be_written(tmp_path: Path) -> None:
+    import sqlite3
+
+    path = str(tmp_path / "s.sqlite3")
+    store = SqliteStore(path)
+    event = CallEvent("CA1", "completed", "t1", "42")
+    other = sqlite3.connect(path, isolation_level=None)
+    other.execute("ALTER TABLE call_event RENAME TO call_event_moved")  # the write will fail
+    with pytest.raises(StoreError, match="call_event"):
+        store.claim("CA1:call-completed:t1", 60, event)
+    other.execute("ALTER TABLE call_event_moved RENAME TO call_event")
+    other.close()
+    # The failed claim left no key behind: Twilio's redelivery is processed, not a duplicate.
+    assert store.claim("CA1:call-completed:t1", 60, event)
+    assert store.call_events() == [event]
+    store.close()
+
+
+def test_redis_claim_is_undone_when_its_record_cannot_be_written(
+    redis_store: RedisStore, redis_url: str
+) -> None:
+    import redis
+
+    raw = redis.Redis.from_url(redis_url)
+    list_key = f"{redis_store._p}call_events"
+    raw.set(list_key, "not a list")  # RPUSH answers WRONGTYPE
+    event = CallEvent("CA1", "completed", "t1", "42")
+    with pytest.raises(StoreError, match="WRONGTYPE"):
+        redis_store.claim("CA1:call-completed:t1", 60, event)
+    assert raw.exists(f"{redis_store._p}dedupe:CA1:call-completed:t1") == 0
+    raw.delete(list_key)
+    raw.close()
+    assert redis_store.claim("CA1:call-completed:t1", 60, event)
+    assert redis_store.call_events() == [event]
 
 
 def test_sqlite_ttls_expire(tmp_path: Path) -> None:
@@ -169,7 +206,9 @@ def _deliver(store_url: str, prefix: str, count: int, barrier: object) -> list[i
 
 
 def _run_in_processes(store_url: str, prefix: str = "") -> list[int]:
-    ctx = multiprocessing.get_context("fork")
+    # spawn, not fork: a forked child inherits locks that another thread of this test process
+    # (a store's maintenance thread, a logging handler) may hold at that instant, and hangs.
+    ctx = multiprocessing.get_context("spawn")
     counts = [
         DELIVERIES // PROCESSES + (1 if i < DELIVERIES % PROCESSES else 0) for i in range(PROCESSES)
     ]
