@@ -80,6 +80,13 @@ class Flows:
         # TwiML that depends on the settings only is rendered once, here: a call reuses it
         # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
         self._fixed = self._settings_only_twiml()
+        if settings.caller_id is None:
+            self._log.warning(
+                "TWILIO_CALLER_ID is not set: a call from a SIP endpoint dialled out to a phone "
+                "number (sip_inbound, pstn_fallback) has no valid caller ID and Twilio refuses "
+                "it; set TWILIO_CALLER_ID to one of the account's numbers",
+                extra={"setting": "TWILIO_CALLER_ID"},
+            )
 
     def _dial_status_url(self, then: str, **extra: str) -> str:
         return f"{self._urls['dial_status']}?{urlencode({'then': then, **extra})}"

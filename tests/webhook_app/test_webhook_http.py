@@ -241,7 +241,7 @@ def _broken_store_app(
     tmp_path: Path, metrics: Metrics, stream: io.StringIO, kind: type[SqliteStore] = BrokenStore
 ) -> Twilio:
     app = create_app(
-        make_settings(),
+        make_settings(caller_id="+14155550199"),
         kind(str(tmp_path / "s.sqlite3")),
         metrics=metrics,
         logger=configure_logging("INFO", stream),
@@ -360,3 +360,17 @@ def test_a_store_that_reads_but_cannot_write_never_loops_the_caller(
     assert b"<Number>+14155550100</Number>" in wrong.data
     chosen = twilio.post("/voice/menu", {**call_params, "Digits": "1"})
     assert b"<Number>+14155550101</Number>" in chosen.data  # a choice is still routed
+
+
+def test_a_missing_caller_id_is_warned_about_at_start(tmp_path: Path) -> None:
+    stream = io.StringIO()
+    store = SqliteStore(str(tmp_path / "s.sqlite3"))
+    create_app(make_settings(), store, metrics=Metrics(), logger=configure_logging("INFO", stream))
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines()]
+    assert line["level"] == "WARNING"
+    assert "TWILIO_CALLER_ID" in line["msg"]
+    stream.truncate(0)
+    settings = make_settings(caller_id="+14155550199")
+    create_app(settings, store, metrics=Metrics(), logger=configure_logging("INFO", stream))
+    assert stream.getvalue() == ""
+    store.close()
