@@ -110,7 +110,27 @@ def resolve_credentials(config: Mapping[str, Any], env: Mapping[str, str]) -> Cr
                 "TWILIO_AUTH_TOKEN (or an API key: twilio:apiKey + twilio:apiSecret)"
             )
         username, password = account_sid, token
-    return Credentials(account_sid, username, password, get("edge"), get("region"))
+    edge, region = get("edge"), get("region")
+    if region and not edge:
+        edge = _default_edge(region)
+    return Credentials(account_sid, username, password, edge, region)
+
+
+# Twilio's API hosts are `product.edge.region.twilio.com`, and its docs say to give the helper
+# library an edge whenever a region is given: a region alone builds `api.ie1.twilio.com`, a
+# legacy host form Twilio is retiring. These are the regions' documented home edges.
+_HOME_EDGES = {"us1": "ashburn", "ie1": "dublin", "au1": "sydney"}
+
+
+def _default_edge(region: str) -> str:
+    edge = _HOME_EDGES.get(region)
+    if edge is None:
+        raise ConfigurationError(
+            f"twilio:region / TWILIO_REGION is {region!r} but no edge is set: Twilio's API "
+            "hosts name both (product.edge.region.twilio.com); set twilio:edge or TWILIO_EDGE "
+            "to the edge location you connect through"
+        )
+    return edge
 
 
 @dataclass(frozen=True)

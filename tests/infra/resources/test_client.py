@@ -246,6 +246,20 @@ def test_client_applies_edge_and_region() -> None:
     )
 
 
+def test_a_region_without_an_edge_gets_the_regions_home_edge() -> None:
+    env = {"TWILIO_ACCOUNT_SID": AC, "TWILIO_AUTH_TOKEN": "t", "TWILIO_REGION": "au1"}
+    api = get_api({}, env)
+    assert (
+        api.client.get_hostname("https://api.twilio.com/2010-04-01")
+        == "https://api.sydney.au1.twilio.com/2010-04-01"  # not the legacy api.au1.twilio.com
+    )
+    assert resolve_credentials({"twilio:region": "ie1"}, env).edge == "dublin"
+    with pytest.raises(ConfigurationError, match="set twilio:edge or TWILIO_EDGE"):
+        resolve_credentials({}, {**env, "TWILIO_REGION": "jp1"})
+    explicit = resolve_credentials({"twilio:edge": "tokyo"}, {**env, "TWILIO_REGION": "jp1"})
+    assert (explicit.edge, explicit.region) == ("tokyo", "jp1")
+
+
 def test_fingerprint_round_trip() -> None:
     stored = fingerprint.fingerprint("Str0ngPassw0rd")
     assert stored.startswith("scrypt$16384$8$1$")
