@@ -36,7 +36,7 @@ def load_environment(raw: Mapping[str, Any], stack: str, *, secrets_decrypted: b
         issues = [issue_from_error(err) for err in exc.errors()]
         # `from None`: the pydantic error would carry input values (secrets) into tracebacks.
         raise SpecError(stack, issues, shape=True) from None
-    issues = check_environment(env)
+    issues = check_environment(env, local=context.is_local)
     if issues:
         raise SpecError(stack, issues)
     return env

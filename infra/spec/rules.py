@@ -21,9 +21,20 @@ KIND_LABELS: dict[str, str] = {
 }
 
 
-def check_environment(env: Environment) -> list[SpecIssue]:
-    """Every cross-tree problem of `env`, in config order."""
+def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssue]:
+    """Every cross-tree problem of `env`, in config order (`local`: the `local` stack)."""
     issues: list[SpecIssue] = []
+    if not local and env.credentials.account_sid is None:
+        # Without it only resources already in the state are checked against the account the
+        # credentials reach, so credentials for another account would create new ones there.
+        issues.append(
+            SpecIssue(
+                "credentials.account_sid",
+                "is required outside the `local` stack: it pins the stack to one Twilio "
+                "account, so credentials for another account fail before anything is created; "
+                "add credentials: {account_sid: AC...} (Console > Account info)",
+            )
+        )
     for kind in KIND_LABELS:
         issues += _unique(
             kind,

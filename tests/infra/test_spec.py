@@ -251,3 +251,20 @@ def test_example_numbers_are_fictional() -> None:
         for number in spec.load_stack_file(REPO, stack).numbers:
             # NANP 555-01xx and Ofcom's 020 7946 0xxx drama ranges are reserved for fiction.
             assert number.e164[5:9] == "5550" or number.e164.startswith("+442079460")
+
+
+def test_account_sid_pins_every_stack_but_local() -> None:
+    raw = valid_spec()
+    raw["credentials"] = {k: v for k, v in raw.get("credentials", {}).items() if k != "account_sid"}
+    raw["credentials"].pop("api_key_sid", None)
+    raw["credentials"]["auth"] = "auth_token"
+    with pytest.raises(spec.SpecError) as caught:
+        spec.load_environment(raw, "dev", secrets_decrypted=False)
+    [issue] = caught.value.issues
+    assert issue.path == "credentials.account_sid"
+    assert "pins the stack to one Twilio account" in issue.message
+    local = {**raw, "public_base_url": "http://127.0.0.1:8080"}
+    assert (
+        spec.load_environment(local, "local", secrets_decrypted=False).credentials.account_sid
+        is None
+    )

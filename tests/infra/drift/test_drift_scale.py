@@ -26,14 +26,15 @@ def test_thousand_numbers_cost_pages_not_resources(
 ) -> None:
     owned = list(generated_numbers(OWNED))
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    spec = {
-        "public_base_url": "https://voice.example.com",
-        "numbers": [{"e164": n, "flow": "ivr_main"} for n in owned[:DECLARED]],
-    }
-    (tmp_path / "Pulumi.scale.yaml").write_text(
-        yaml.safe_dump({"config": {"twilio-voice:environment": spec}})
-    )
     with running_emulator(numbers=owned) as emu:
+        spec = {
+            "public_base_url": "https://voice.example.com",
+            "credentials": {"account_sid": emu.env()["TWILIO_ACCOUNT_SID"]},
+            "numbers": [{"e164": n, "flow": "ivr_main"} for n in owned[:DECLARED]],
+        }
+        (tmp_path / "Pulumi.scale.yaml").write_text(
+            yaml.safe_dump({"config": {"twilio-voice:environment": spec}})
+        )
         for key, value in emu.env().items():
             monkeypatch.setenv(key, value)
         out, err = io.StringIO(), io.StringIO()
