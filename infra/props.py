@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import phonenumbers
+
 from infra.spec import models as spec
 from infra.urls import disaster_recovery_props, voice_props
 
@@ -97,12 +99,22 @@ def origination_url_props(url: spec.OriginationUrl) -> Props:
 
 
 def incoming_phone_number_props(base: str, number: spec.PhoneNumber) -> Props:
-    """Without `voice_application_sid` / `trunk_sid` (references) and the release opt-in."""
+    """Without `voice_application_sid` / `trunk_sid` (references) and the release opt-in.
+
+    A number without a `friendly_name` in the spec gets Twilio's default name back, so removing
+    the name from the spec resets it rather than leaving the old one stuck.
+    """
     return {
         "phone_number": number.e164,
-        "friendly_name": number.friendly_name,
+        "friendly_name": number.friendly_name or default_number_name(number.e164),
         **voice_props(base, number),
     }
+
+
+def default_number_name(e164: str) -> str:
+    """Twilio's default friendly name of a number: the number in national format."""
+    parsed = phonenumbers.parse(e164, None)
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 def ip_record_props(record: spec.IpRecord) -> Props:
