@@ -11,7 +11,7 @@ is sent and the other compares as unset: no perpetual diff.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal
 
 import pulumi
 from pydantic import model_validator
@@ -40,6 +40,8 @@ class IncomingPhoneNumberArgs(ArgsBase):
     status_callback: Url | None = None
     status_callback_method: HttpMethod = "POST"
     voice_caller_id_lookup: bool = False
+    # "fax" stops the number taking voice calls: declared "voice", so drift and `up` see it.
+    voice_receive_mode: Literal["voice", "fax"] = "voice"
     voice_application_sid: ApplicationSid | None = None
     trunk_sid: TrunkSid | None = None
     release_on_destroy: bool = False
@@ -63,6 +65,7 @@ FIELDS = (
     Field("status_callback", "StatusCallback"),
     Field("status_callback_method", "StatusCallbackMethod"),
     Field("voice_caller_id_lookup", "VoiceCallerIdLookup"),
+    Field("voice_receive_mode", "VoiceReceiveMode"),
     Field("voice_application_sid", "VoiceApplicationSid"),
     Field("trunk_sid", "TrunkSid"),
     Field("release_on_destroy", mode="local"),
@@ -141,3 +144,4 @@ class IncomingPhoneNumber(TwilioResource, module="twilio", name="IncomingPhoneNu
     voice_url: pulumi.Output[str | None]
     voice_application_sid: pulumi.Output[str | None]
     trunk_sid: pulumi.Output[str | None]
+    voice_receive_mode: pulumi.Output[str]

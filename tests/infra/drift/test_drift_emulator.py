@@ -82,6 +82,18 @@ def test_field_edit_is_reported_in_every_format(account: Account) -> None:
     ) in md
 
 
+def test_a_number_switched_to_fax_is_drift(account: Account) -> None:
+    sid = live_sid(account, "incoming_phone_number", phone_number="+14155550120")
+    account.emu.admin.edit("incoming_phone_number", sid, voice_receive_mode="fax")
+    code, found = findings(account)
+    assert code == 1
+    [changed] = failing(found)
+    assert (changed["kind"], changed["sid"]) == ("IncomingPhoneNumber", sid)
+    assert changed["changes"] == [
+        {"field": "voice_receive_mode", "declared": "voice", "live": "fax"}
+    ]
+
+
 def test_deleted_resource_is_missing(account: Account) -> None:
     sid = live_sid(account, "connection_policy_target", friendly_name="sbc-1")
     account.emu.admin.delete("connection_policy_target", sid)
