@@ -7,7 +7,7 @@ import re
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
-_PHONE_LIKE = re.compile(r"\+?[0-9]{7,15}")
+_PHONE_LIKE = re.compile(r"\+?[0-9]{7,}")  # any run long enough to identify someone
 
 
 def is_e164(value: str) -> bool:

@@ -8,8 +8,6 @@ import io
 import json
 import sqlite3
 import wsgiref.validate
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -222,12 +220,16 @@ def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str
 
 
 class BrokenStore(SqliteStore):
-    """Every operation fails, as when the disk or the Redis server is gone."""
+    """Every operation fails once the store is open, as when the disk goes away."""
 
-    @contextmanager
-    def _connection(self) -> Iterator[sqlite3.Connection]:
-        raise StoreError("disk on fire")
-        yield  # a generator, like the method it replaces
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self.broken = True
+
+    def _connect(self) -> sqlite3.Connection:
+        if getattr(self, "broken", False):
+            raise sqlite3.OperationalError("disk on fire")
+        return super()._connect()
 
 
 class ReadOnlyStore(SqliteStore):
@@ -274,7 +276,9 @@ def test_store_outage_still_answers_the_call_and_routes_toward_a_person(
     text = metrics.render().decode()
     assert 'voice_flow_outcomes_total{flow="ivr_menu",outcome="store_unavailable"} 2.0' in text
     warnings = [json.loads(line) for line in stream.getvalue().splitlines()]
-    assert [w["error"] for w in warnings if w["level"] == "WARNING"] == ["disk on fire"] * 2
+    errors = [w["error"] for w in warnings if w["level"] == "WARNING"]
+    assert len(errors) == 2
+    assert all(e.startswith("SQLite store ") and e.endswith(": disk on fire") for e in errors)
 
 
 def test_logs_are_json_with_call_sid_and_masked_numbers(
