@@ -3,8 +3,8 @@
 Dedupe uses ``SET key 1 NX EX ttl``: Redis runs it atomically, so exactly one caller gets OK.
 A claim and its record are one Lua script (Redis runs a script atomically); if the record
 cannot be written the script deletes the key again, so a redelivery is not lost as a duplicate.
-The script touches the dedupe key and a list, so on Redis Cluster give the store a prefix with
-a hash tag (``{voice}:``) to keep them in one slot.
+The script touches the dedupe key and a list; the key prefix ``{voice}:`` is a hash tag, so on
+Redis Cluster all of the app's keys share one slot and the script may touch both.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ import redis
 
 from webhook_app.store import CallEvent, IvrSession, Record, RecordingJob, StoreError
 
-_PREFIX = "voice:"
+_PREFIX = "{voice}:"  # the braces are a Redis Cluster hash tag: one slot for every key
 _LISTS = {CallEvent: "call_events", RecordingJob: "recording_jobs"}
 # KEYS: dedupe key, list; ARGV: ttl seconds, encoded record ("" for none).
 _CLAIM = """
