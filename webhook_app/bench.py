@@ -101,13 +101,23 @@ def parse_wrk(text: str) -> tuple[float, float, float]:
     return float(rps.group(1)), ms("50"), ms("99")
 
 
-def write_lua(bench_dir: Path, work: Path, port: int) -> Path:
-    """Run the bench folder's sign.py for this port's URL; return the post.lua it wrote."""
+def _sign_dir(bench_dir: Path, work: Path, port: int) -> Path:
+    """A folder holding a copy of the bench folder's sign.py, for this port's URL."""
     target = work / f"sign-{port}"
     target.mkdir(parents=True, exist_ok=True)
     shutil.copy(bench_dir / "sign.py", target / "sign.py")
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": _base(port)}
-    subprocess.run([sys.executable, "sign.py"], cwd=target, env=env, check=True)
+    return target
+
+
+def _signing_env(port: int) -> dict[str, str]:
+    """The environment sign.py and check.py read: the bench token and this port's base URL."""
+    return {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": _base(port)}
+
+
+def write_lua(bench_dir: Path, work: Path, port: int) -> Path:
+    """Run the bench folder's sign.py for this port's URL; return the post.lua it wrote."""
+    target = _sign_dir(bench_dir, work, port)
+    subprocess.run([sys.executable, "sign.py"], cwd=target, env=_signing_env(port), check=True)
     return target / "post.lua"
 
 
@@ -118,12 +128,10 @@ def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
     used), or deletes it once retries run out: a store read and a write on every request.
     The twilio SDK signs it, as it does the shared request.
     """
-    shared = write_lua(bench_dir, work, port).parent  # sign.py, importable with its env set
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": _base(port)}
     fields = subprocess.run(
         [sys.executable, "-c", "import json, sign; print(json.dumps(sign.PARAMS))"],
-        cwd=shared,
-        env=env,
+        cwd=_sign_dir(bench_dir, work, port),
+        env=_signing_env(port),
         check=True,
         capture_output=True,
         text=True,
@@ -250,13 +258,7 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
 def start(server: Server, log_dir: Path) -> subprocess.Popen[bytes]:
     server.port = server.port or free_port()
     argv = [a.replace("{port}", str(server.port)) for a in server.argv]
-    env = {
-        **os.environ,
-        **server.env,
-        "TWILIO_AUTH_TOKEN": TOKEN,
-        "PUBLIC_BASE_URL": _base(server.port),
-        "PORT": str(server.port),
-    }
+    env = {**_signing_env(server.port), **server.env, "PORT": str(server.port)}
     log = (log_dir / f"{server.name}.log").open("ab")
     return subprocess.Popen(
         ["taskset", "-c", _SERVER_CORE, *argv],
@@ -279,11 +281,10 @@ def stop(proc: subprocess.Popen[bytes]) -> None:
 
 def check(bench_dir: Path, server: Server) -> None:
     """The bench folder's check.py: expected TwiML for the signed request, 403 for a bad one."""
-    env = {**os.environ, "TWILIO_AUTH_TOKEN": TOKEN, "PUBLIC_BASE_URL": _base(server.port)}
     subprocess.run(
         [sys.executable, str(bench_dir / "check.py"), server.name, str(server.port)],
         cwd=bench_dir,
-        env=env,
+        env=_signing_env(server.port),
         check=True,
     )
 
@@ -362,7 +363,7 @@ def report(chosen: Sequence[Server]) -> None:
         print(f"{name:<18}{paths[name]:<16}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}{cpu_rps:>11.0f}")
     apps = [n for n in rows if n.startswith("app-")]
     peers = [n for n in rows if not n.startswith("app-")]
-    for app in apps:
+    for app in apps if peers else []:
         ratios = ", ".join(f"{rows[app][0] / rows[p][0]:.2f}x {p}" for p in peers)
         per_cpu = ", ".join(f"{rows[app][3] / rows[p][3]:.2f}x {p}" for p in peers)
         note = "" if paths[app] == INBOUND else f" ({paths[app]} vs the peers' {INBOUND})"

@@ -222,12 +222,14 @@ def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str
 class BrokenStore(SqliteStore):
     """Every operation fails once the store is open, as when the disk goes away."""
 
+    broken = False  # opens normally; breaks once open
+
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self.broken = True
 
     def _connect(self) -> sqlite3.Connection:
-        if getattr(self, "broken", False):
+        if self.broken:
             raise sqlite3.OperationalError("disk on fire")
         return super()._connect()
 
