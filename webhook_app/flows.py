@@ -122,8 +122,9 @@ class Flows:
                 timeout=f.dial_timeout,
             ),
         }
-        if f.operator_number:
-            fixed["operator"] = self._render(
+        # Where retries run out: the operator when there is one, else goodbye.
+        fixed["operator_or_goodbye"] = (
+            self._render(
                 "dial_operator",
                 menu=menu,
                 message=menu.transferring,
@@ -131,6 +132,9 @@ class Flows:
                 caller_id=self._s.caller_id,
                 timeout=f.dial_timeout,
             )
+            if f.operator_number
+            else fixed["goodbye"]
+        )
         if f.disaster_recovery_number:
             fixed["disaster_recovery"] = self._render(
                 "trunk_disaster_recovery",
@@ -210,7 +214,7 @@ class Flows:
         self._log.warning("state store unavailable; the IVR goes on without it", extra=extra)
 
     def _operator_or_goodbye(self) -> Twiml:
-        return self._fixed.get("operator") or self._fixed["goodbye"]
+        return self._fixed["operator_or_goodbye"]
 
     def _route_option(self, option: MenuOption, req: CallRequest) -> Twiml:
         if option.action in ("dial", "sip"):
