@@ -12,7 +12,7 @@ resource URN. `local` (the emulator stack) is exempt from the HTTPS, edge and co
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from typing import Any
 
 from pulumi_policy import (
@@ -171,9 +171,6 @@ def _recording_consent(args: StackValidationArgs, report_violation: ReportViolat
     notice_trunks = names(config, "noticeTrunks", ())
     for trunk in _of_kind(args.resources, "Trunk"):
         mode = trunk.props.get("recording_mode")
-        rec = trunk.props.get("recording")  # older nested shape: {mode, trim}
-        if mode is None and isinstance(rec, Mapping):
-            mode = rec.get("mode")
         domain = trunk.props.get("domain_name") or trunk.name
         if mode and mode != "do-not-record" and domain not in notice_trunks:
             report_violation(
