@@ -582,21 +582,23 @@ class TwilioProvider(ResourceProvider, Generic[A]):
 # pulumi 3.272's `serialize_provider` (run inside `Resource.__init__`) patches
 # `pickle._Pickler._batch_setitems` and `save_dict` to sort dicts and never restores them, so
 # every dynamic resource wraps the previous wrapper once more: serialization gets slower with each
-# resource and a program with ~970 of them dies with RecursionError. Restoring the stock methods
-# after each registration keeps it O(1). The lock keeps concurrent registrations (from apply
-# callbacks on executor threads) from restoring while another one is mid-serialization.
+# resource and a program with ~970 of them dies with RecursionError. Putting back what was there
+# before each registration keeps it O(1) and leaves anyone else's patch alone. The lock keeps
+# concurrent registrations (from apply callbacks on executor threads) from restoring while another
+# one is mid-serialization.
 _PICKLER_LOCK = threading.Lock()
-_STOCK_PICKLER = {name: getattr(pickle._Pickler, name) for name in ("_batch_setitems", "save_dict")}
+_PICKLER_METHODS = ("_batch_setitems", "save_dict")
 
 
 @contextmanager
 def _stock_pickler() -> Iterator[None]:
-    """Run a registration, then put pickle's stock dict-saving methods back."""
+    """Run a registration, then put pickle's dict-saving methods back as they were before it."""
     with _PICKLER_LOCK:
+        before = {name: getattr(pickle._Pickler, name) for name in _PICKLER_METHODS}
         try:
             yield
         finally:
-            for name, method in _STOCK_PICKLER.items():
+            for name, method in before.items():
                 setattr(pickle._Pickler, name, method)
 
 

@@ -88,7 +88,23 @@ def test_registering_resources_leaves_the_stock_pickler_in_place() -> None:
     # alone, ~970 resources in one program end in RecursionError (and each one is slower).
     import pickle
 
-    stock = pickle._Pickler._batch_setitems
+    before = pickle._Pickler._batch_setitems
     for i in range(1100):
         resources.IpRecord(f"rec-{i}", ip_address="203.0.113.10")
-    assert pickle._Pickler._batch_setitems is stock
+    assert pickle._Pickler._batch_setitems is before
+
+
+def test_registering_resources_keeps_a_patch_that_was_there_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Whatever another library installed stays; only pulumi's per-registration wrapper goes.
+    import pickle
+
+    stock = pickle._Pickler._batch_setitems
+
+    def foreign(self: Any, items: Any) -> Any:
+        return stock(self, items)
+
+    monkeypatch.setattr(pickle._Pickler, "_batch_setitems", foreign)
+    resources.IpRecord("rec", ip_address="203.0.113.10")
+    assert pickle._Pickler._batch_setitems is foreign
