@@ -29,8 +29,8 @@ from pulumi.dynamic import (
 )
 
 # pulumi 3.272's serialize_provider re-wraps pickle._Pickler._batch_setitems on every call and
-# never restores it (RecursionError after ~970 dynamic resources); restore it after each one.
-_PICKLER_ATTRS = {n: getattr(pickle._Pickler, n) for n in ("_batch_setitems", "save_dict")}
+# never restores it (RecursionError after ~970 dynamic resources); put back what was there.
+_PICKLER_ATTRS = ("_batch_setitems", "save_dict")
 _SERIALIZE_LOCK = threading.Lock()
 
 FIELDS = ("name", "size", "zone", "parent_sid", "password_fingerprint")
@@ -105,10 +105,11 @@ class _Restoring(Resource):
         opts: pulumi.ResourceOptions | None,
     ) -> None:
         with _SERIALIZE_LOCK:
+            before = {attr: getattr(pickle._Pickler, attr) for attr in _PICKLER_ATTRS}
             try:
                 super().__init__(provider, name, props, opts)
             finally:
-                for attr, value in _PICKLER_ATTRS.items():
+                for attr, value in before.items():
                     setattr(pickle._Pickler, attr, value)
 
 

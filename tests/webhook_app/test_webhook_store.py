@@ -165,6 +165,8 @@ def test_unwritable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:
 
 DELIVERIES = 50
 PROCESSES = 8
+BARRIER_TIMEOUT = 60.0  # seconds for eight spawned interpreters to import the app
+RUN_TIMEOUT = 180.0
 STATUS_PARAMS = {
     "AccountSid": "AC" + "0" * 32,
     "CallSid": "CA" + "7" * 32,
@@ -212,10 +214,15 @@ def _run_in_processes(store_url: str, prefix: str = "") -> list[int]:
     counts = [
         DELIVERIES // PROCESSES + (1 if i < DELIVERIES % PROCESSES else 0) for i in range(PROCESSES)
     ]
+    # Timeouts turn a stuck worker (one that died before the barrier, a lock never released)
+    # into a failure naming the step, instead of a CI run that hangs until it is killed.
     with ctx.Manager() as manager:
-        barrier = manager.Barrier(PROCESSES)
+        barrier = manager.Barrier(PROCESSES, timeout=BARRIER_TIMEOUT)
         with ctx.Pool(PROCESSES) as pool:
-            results = pool.starmap(_deliver, [(store_url, prefix, n, barrier) for n in counts])
+            pending = pool.starmap_async(
+                _deliver, [(store_url, prefix, n, barrier) for n in counts]
+            )
+            results = pending.get(timeout=RUN_TIMEOUT)
     return [status for statuses in results for status in statuses]
 
 
