@@ -125,7 +125,9 @@ class RunningEmulator:
             password or self.auth_token,
             account_sid=self.account_sid,
             http_client=TwilioHttpClient(base_url=self.base_url),
-            environment={},
+            # The SDK reads `environment or os.environ`: an empty dict would fall back to the
+            # shell's TWILIO_EDGE / TWILIO_REGION and rewrite hosts the emulator does not serve.
+            environment={"TWILIO_EDGE": "", "TWILIO_REGION": ""},
         )
 
 

@@ -3,8 +3,24 @@
 from __future__ import annotations
 
 import asyncio
+import os
 
 import pytest
+
+# The developer's (or runner's) Twilio account, routing and app settings. Tests run offline
+# against the emulator and must never pick these up: an exported TWILIO_EDGE rewrites the
+# emulator's hosts, an exported TWILIO_API_KEY outranks the emulator's auth token. Harness
+# switches (TWILIO_OAI_DIR, TWILIO_EMULATOR_RECORD, VOICE_TEST_REDIS_URL, CI) are kept.
+_HARNESS_VARIABLES = frozenset({"TWILIO_OAI_DIR", "TWILIO_EMULATOR_RECORD"})
+_DEVELOPER_PREFIXES = ("TWILIO_", "PUBLIC_BASE_URL", "VOICE_STORE_URL", "VOICE_SETTINGS")
+
+
+@pytest.fixture(autouse=True)
+def _no_developer_twilio_settings(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts without the shell's Twilio credentials, edge, region or app settings."""
+    for name in list(os.environ):
+        if name.startswith(_DEVELOPER_PREFIXES) and name not in _HARNESS_VARIABLES:
+            monkeypatch.delenv(name)
 
 
 @pytest.fixture(autouse=True)

@@ -16,7 +16,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import pytest
 from e2e_support import harness_target, stack_config, stack_numbers
 
 from emulator.faults import FaultConfig
@@ -143,9 +142,3 @@ def test_prod_converges_under_faults(
 
 def _routed(number: dict[str, Any]) -> bool:
     return any(number.get(k) for k in NUMBER_RESET)
-
-
-@pytest.fixture(autouse=True)
-def _clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_AUTH_TOKEN"):
-        monkeypatch.delenv(name, raising=False)

@@ -14,7 +14,6 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import pytest
 from e2e_support import harness_target, stack_config, stack_numbers
 
 from emulator.testing import RunningEmulator, running_emulator
@@ -208,9 +207,3 @@ OUT_OF_BAND_DELETE = {
     "TrunkCredentialList": lambda e: ("trunk_credential_list", e.id),
     "SourceIpMapping": lambda e: ("source_ip_mapping", e.id),
 }
-
-
-@pytest.fixture(autouse=True)
-def _no_real_twilio(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("TWILIO_API_KEY", "TWILIO_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)

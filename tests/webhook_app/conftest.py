@@ -8,40 +8,20 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import pytest
-from twilio.request_validator import RequestValidator
-from werkzeug.test import Client, TestResponse
+from webhook_support import AppFactory, Twilio, delete_keys, make_settings
+from werkzeug.test import Client
 
 from webhook_app.app import create_app
 from webhook_app.logs import configure_logging
 from webhook_app.metrics import Metrics
-from webhook_app.settings import FlowSettings, Settings
+from webhook_app.settings import Settings
 from webhook_app.store_redis import RedisStore
 from webhook_app.store_sqlite import SqliteStore
-
-TOKEN = "test-auth-token-0123456789abcdef"
-BASE = "https://voice.example.test"
-
-GOLDEN = Path(__file__).parent / "golden"
-
-
-@pytest.fixture(autouse=True)
-def clean_environ(monkeypatch: pytest.MonkeyPatch) -> None:
-    """No test reads the developer's Twilio settings by accident."""
-    for name in list(os.environ):
-        if name.startswith(("TWILIO_", "VOICE_SETTINGS", "PUBLIC_BASE_URL")):
-            monkeypatch.delenv(name)
-
-
-def make_settings(**overrides: Any) -> Settings:
-    fields: dict[str, Any] = {"auth_token": TOKEN, "public_base_url": BASE, "flows": FlowSettings()}
-    return Settings(**{**fields, **overrides})
 
 
 @pytest.fixture
@@ -54,42 +34,6 @@ def store(tmp_path: Path) -> Iterator[SqliteStore]:
     s = SqliteStore(str(tmp_path / "state.sqlite3"))
     yield s
     s.close()
-
-
-@dataclass
-class Twilio:
-    """Sends requests to the app the way Twilio does: form-encoded and signed."""
-
-    client: Client
-    token: str = TOKEN
-    base: str = BASE
-
-    def sign(self, url: str, params: dict[str, str] | str) -> str:
-        return str(RequestValidator(self.token).compute_signature(url, params))
-
-    def post(
-        self,
-        path: str,
-        params: dict[str, str],
-        *,
-        signature: str | None = None,
-        headers: dict[str, str] | None = None,
-        base: str | None = None,
-    ) -> TestResponse:
-        base = base or self.base
-        sig = self.sign(base + path, params) if signature is None else signature
-        all_headers = {"X-Twilio-Signature": sig, **(headers or {})}
-        return self.client.post(
-            path,
-            base_url=base,
-            data=urlencode(params),
-            content_type="application/x-www-form-urlencoded",
-            headers=all_headers,
-            buffered=True,  # read and close the response, as a server does
-        )
-
-
-AppFactory = Callable[..., Twilio]
 
 
 @pytest.fixture
@@ -192,17 +136,6 @@ def redis_store(redis_url: str) -> Iterator[RedisStore]:
     yield s
     s.close()
     delete_keys(redis_url, prefix)
-
-
-def delete_keys(redis_url: str, prefix: str) -> None:
-    """Leave a shared Redis as we found it."""
-    import redis
-
-    client = redis.Redis.from_url(redis_url)
-    keys = list(client.scan_iter(f"{prefix}*"))
-    if keys:
-        client.delete(*keys)
-    client.close()
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
-from conftest import GOLDEN, AppFactory, make_settings
+from webhook_support import GOLDEN, AppFactory, make_settings
 
 from infra.urls import webhook_url
 from webhook_app.settings import FlowSettings, Menu, MenuOption

@@ -9,10 +9,10 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import BASE, TOKEN, make_settings
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
+from webhook_support import BASE, TOKEN, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import create_app

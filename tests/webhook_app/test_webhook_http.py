@@ -13,8 +13,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from conftest import BASE, TOKEN, AppFactory, Twilio, make_settings
 from twilio.request_validator import RequestValidator
+from webhook_support import BASE, TOKEN, AppFactory, Twilio, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import MAX_BODY_BYTES, create_app, get_app

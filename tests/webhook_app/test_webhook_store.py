@@ -9,8 +9,8 @@ from pathlib import Path
 from urllib.parse import urlencode
 
 import pytest
-from conftest import BASE, TOKEN, delete_keys, make_settings
 from twilio.request_validator import RequestValidator
+from webhook_support import BASE, TOKEN, delete_keys, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import create_app

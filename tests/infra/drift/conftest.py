@@ -35,8 +35,6 @@ def account(
     with running_emulator(numbers=numbers, api_keys={API_KEY: API_SECRET}) as emu:
         for key, value in emu.env().items():
             monkeypatch.setenv(key, value)
-        for key in ("TWILIO_API_KEY", "TWILIO_API_SECRET", "TWILIO_EDGE", "TWILIO_REGION"):
-            monkeypatch.delenv(key, raising=False)
         client = emu.client()
         apply_spec(client, local_env)
         emu.admin.reset_counters()

@@ -13,20 +13,11 @@ from infra.client import RetryPolicy, TwilioApi, resolve_credentials
 from infra.resources import PROVIDERS
 from infra.resources.base import TwilioProvider
 
-CLEARED_ENV = (
-    "TWILIO_EDGE",
-    "TWILIO_REGION",
-    "TWILIO_API_KEY",
-    "TWILIO_API_SECRET",
-)
-
 
 @pytest.fixture
 def emu(monkeypatch: pytest.MonkeyPatch) -> Iterator[RunningEmulator]:
     """A fresh emulator; the TWILIO_* environment points the providers at it."""
     with running_emulator() as running:
-        for name in CLEARED_ENV:
-            monkeypatch.delenv(name, raising=False)
         for name, value in running.env().items():
             monkeypatch.setenv(name, value)
         yield running

@@ -20,8 +20,6 @@ PROJECT = "twilio-voice"
 def host(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[DynamicHost, RunningEmulator]]:
-    for name in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_API_KEY", "TWILIO_API_SECRET"):
-        monkeypatch.delenv(name, raising=False)
     with running_emulator() as emu:  # noqa: SIM117 - the host needs the emulator's URL
         # Only the emulator switch comes from the environment; credentials come from Configure.
         with DynamicHost(tmp_path, PROJECT, "test", env={"TWILIO_API_BASE_URL": emu.base_url}) as h:
