@@ -142,7 +142,7 @@ class Emulator:
             kind, operation = BY_NAME[endpoint.split(":")[0]], endpoint.split(":")[1]
             route = route_template(kind, operation)
             self._authenticate(request, params)
-            decision = self.faults.decide(request.method)
+            decision = self.faults.decide(request.method, _request_key(request))
             fault = decision.fault
             response = self._with_fault(request, decision, kind, operation, params)
         except TwilioError as exc:
@@ -243,6 +243,13 @@ def twilio_path_of(path: str) -> str:
     """`/trunking/v1/Trunks` -> `/v1/Trunks`: the path as Twilio would name it in errors."""
     parts = path.split("/", 2)
     return "/" + parts[2] if len(parts) == 3 else path
+
+
+def _request_key(request: Request) -> str:
+    """What makes a request the same request again (a retry): path, query and form, sorted."""
+    query = sorted(request.args.items(multi=True))
+    form = sorted(request.form.items(multi=True))
+    return f"{request.path}?{query}{form}"
 
 
 def _json(body: Any, status: int) -> Response:

@@ -1,7 +1,10 @@
 """Fault injection (429, 5xx, latency, "applied but the response was lost") and call counters.
 
-Each Twilio call draws once from a seeded `random.Random`, so a sequential client sees the same
-faults on every run with the same seed.
+With a seed, each Twilio call draws from its own generator, keyed by the seed, the request
+(method, path, query and form) and how many times that same request came before. A run with the
+same seed therefore sees the same faults on every run, however its calls interleave: a client
+that works on many resources from several threads cannot be lucky on one run and not the next.
+Without a seed the draws come from one unseeded generator.
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class Decision:
 
 
 class Faults:
-    """Thread-safe fault decisions from one seeded generator."""
+    """Thread-safe fault decisions, reproducible per request when a seed is set."""
 
     def __init__(self, config: FaultConfig | None = None) -> None:
         self._lock = threading.Lock()
@@ -84,14 +87,22 @@ class Faults:
         with self._lock:
             self._config = config
             self._rng = random.Random(config.seed)
+            self._seen: Counter[tuple[str, str]] = Counter()
 
-    def decide(self, method: str) -> Decision:
+    def decide(self, method: str, request_key: str = "") -> Decision:
+        """One call's fault and latency; `request_key` names the request (path, query, form)."""
         config = self._config
         if config.methods and method.upper() not in config.methods:
             return Decision(None, 0.0)
         with self._lock:
-            draw = self._rng.random()
-            jitter = self._rng.random() * config.latency_jitter_ms
+            rng = self._rng
+            if config.seed is not None:
+                occurrence = self._seen[(method, request_key)]
+                self._seen[(method, request_key)] = occurrence + 1
+                # A str seed is hashed with SHA-512: the same on every run and interpreter.
+                rng = random.Random(f"{config.seed}|{method}|{request_key}|{occurrence}")
+            draw = rng.random()
+            jitter = rng.random() * config.latency_jitter_ms
         latency = (config.latency_ms + jitter) / 1000.0
         threshold = 0.0
         for kind, rate in zip(

@@ -61,6 +61,26 @@ def test_same_seed_gives_the_same_faults() -> None:
     assert first != statuses(FaultConfig(rate_429=0.3, rate_503=0.2, seed=8), 200)
 
 
+def test_seeded_faults_do_not_depend_on_how_calls_interleave() -> None:
+    # Providers work on many resources from several threads: which call gets which fault must
+    # not depend on the order the emulator happens to see them in.
+    config = FaultConfig(rate_429=0.3, rate_500=0.1, rate_lost=0.1, seed=11)
+    paths = [f"/voice/v1/IpRecords?FriendlyName=r{i}" for i in range(20)]
+
+    def outcomes(order: list[int]) -> dict[int, list[int]]:
+        client = Client(Emulator(CONFIG, faults=config, numbers=[]))
+        seen: dict[int, list[int]] = {}
+        for i in order:
+            seen.setdefault(i, []).append(client.get(paths[i], headers=AUTH).status_code)
+        return seen
+
+    sequential = [i for i in range(20) for _ in range(3)]  # each request, then its retries
+    interleaved = [i for _ in range(3) for i in reversed(range(20))]
+    first = outcomes(sequential)
+    assert first == outcomes(interleaved)
+    assert {s for codes in first.values() for s in codes} >= {200, 429, 500}
+
+
 def test_429_carries_retry_after_and_twilio_error() -> None:
     client = Client(Emulator(CONFIG, faults=FaultConfig(rate_429=1.0, retry_after=3), numbers=[]))
     response = client.get("/trunking/v1/Trunks", headers=AUTH)
