@@ -6,6 +6,19 @@ import asyncio
 import os
 
 import pytest
+from hypothesis import HealthCheck, settings
+
+# No property test is a timing test: a loaded 2-core runner must not turn a slow example into a
+# failure. In CI the examples are derived from each test's name, so a red run is reproducible;
+# local runs keep exploring new examples.
+settings.register_profile(
+    "suite",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=os.environ.get("CI", "").lower() == "true",
+    print_blob=True,
+)
+settings.load_profile("suite")
 
 # The developer's (or runner's) Twilio account, routing and app settings. Tests run offline
 # against the emulator and must never pick these up: an exported TWILIO_EDGE rewrites the

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import subprocess
 import sys
 
@@ -206,7 +207,14 @@ def test_policy_pack_serves_over_grpc() -> None:
     )
     try:
         assert proc.stdout is not None
-        port = int(proc.stdout.readline())
+        assert proc.stderr is not None
+        # The pack prints its port first; a pack that never starts fails here, not by hanging.
+        ready, _, _ = select.select([proc.stdout], [], [], 60)
+        line = proc.stdout.readline() if ready else b""
+        if not line.strip():
+            proc.kill()
+            pytest.fail(f"the policy pack printed no port: {proc.stderr.read().decode()[-2000:]}")
+        port = int(line)
         with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
             stub = analyzer_pb2_grpc.AnalyzerStub(channel)
             info = stub.GetAnalyzerInfo(empty_pb2.Empty(), timeout=30)
