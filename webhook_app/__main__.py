@@ -8,15 +8,18 @@ from werkzeug.serving import run_simple
 
 from webhook_app.app import get_app
 from webhook_app.settings import SettingsError, load_settings
+from webhook_app.store import StoreError
 
 
 def main() -> None:
+    """Serve on HOST (127.0.0.1) and PORT; a bad setting or store exits with one clear line."""
     try:
         settings = load_settings(os.environ)
-    except SettingsError as exc:
+        app = get_app(os.environ)
+    except (SettingsError, StoreError) as exc:
         raise SystemExit(f"webhook_app: {exc}") from None
     host = os.environ.get("HOST", "127.0.0.1")
-    run_simple(host, settings.port, get_app(), threaded=True)
+    run_simple(host, settings.port, app, threaded=True)
 
 
 if __name__ == "__main__":

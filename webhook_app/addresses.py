@@ -5,6 +5,8 @@ from __future__ import annotations
 import hashlib
 import re
 
+import phonenumbers
+
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
 _PHONE_LIKE = re.compile(r"\+?[0-9]{7,}")  # any run long enough to identify someone
@@ -21,21 +23,49 @@ def sip_user(uri: str) -> str | None:
     return match.group(1) if match else None
 
 
-def dialable_number(user: str) -> str | None:
-    """The E.164 number a SIP user part stands for (``+14155550100`` or ``14155550100``)."""
-    candidate = user if user.startswith("+") else f"+{user}"
-    return candidate if is_e164(candidate) else None
+def dialable_number(user: str, region: str | None = None) -> str | None:
+    """The E.164 number a SIP user part stands for, or None if it is not surely one.
+
+    ``+14155550100`` always. Digits without ``+`` only with a dialling ``region`` (ISO code):
+    in ``US``, ``4155550100``, ``14155550100`` and ``011442071838750`` all resolve. Without a
+    region they are ambiguous (``4155550100`` is also +41 55 555 01 00) and are not dialled.
+    """
+    if user.startswith("+"):
+        return user if is_e164(user) else None
+    if region is None:
+        return None
+    return _national(user, region)
 
 
-def called_number(to: str) -> str | None:
-    """The E.164 number in a ``To`` that is a number, a ``tel:`` URI or a SIP URI of one."""
+def called_number(to: str, region: str | None = None) -> str | None:
+    """The E.164 number in a ``To`` that is a number, a ``tel:`` URI or a SIP URI of one.
+
+    For looking a route up, not for dialling: carriers often send E.164 without the ``+``
+    (``sip:14155550100@…``), so without a ``region`` bare digits are read that way.
+    """
     value = to.strip()
     if value.lower().startswith("tel:"):
         value = value[4:]
     user = sip_user(value)
-    if user is not None:
-        return dialable_number(user)
-    return value if is_e164(value) else None
+    if user is None:
+        return value if is_e164(value) else None
+    if user.startswith("+") or region is None:
+        candidate = user if user.startswith("+") else f"+{user}"
+        return candidate if is_e164(candidate) else None
+    return _national(user, region)
+
+
+def _national(digits: str, region: str) -> str | None:
+    """``digits`` as dialled in ``region`` -> a valid E.164 number, else None."""
+    if not digits.isdigit():
+        return None
+    try:
+        parsed = phonenumbers.parse(digits, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(parsed):
+        return None
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164))
 
 
 def conference_room(call_sid: str) -> str:

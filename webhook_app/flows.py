@@ -220,7 +220,7 @@ class Flows:
         if option.action in ("dial", "sip"):
             return self._fixed[f"option {option.digit}"]
         if option.action == "conference":
-            return self._conference("customer", conference_room(req.call_sid))
+            return self._conference("customer", conference_room(req.call_sid), req.call_sid)
         if option.action == "voicemail":
             return self.voicemail(req)
         return self._operator_or_goodbye()
@@ -252,7 +252,7 @@ class Flows:
         if user is not None and user in self._f.sip_users:
             self._outcome.labels("sip_inbound", "sip_user").inc()
             return self._dial_sip_user(user)
-        number = dialable_number(user) if user is not None else None
+        number = dialable_number(user, self._f.dial_region) if user is not None else None
         if number is not None:
             self._outcome.labels("sip_inbound", "pstn").inc()
             return self._dial_number(number, then="message")
@@ -276,7 +276,7 @@ class Flows:
 
     def byoc_inbound(self, req: CallRequest) -> Twiml:
         """A call from a BYOC carrier: its configured route, else the IVR."""
-        number = called_number(req.require("To"))
+        number = called_number(req.require("To"), self._f.dial_region)
         target = self._f.byoc_routes.get(number or "")
         if target is None:
             self._outcome.labels("byoc_inbound", "ivr").inc()
@@ -293,10 +293,17 @@ class Flows:
 
     # --- conference warm transfer ----------------------------------------------------------
 
-    def _conference(self, leg: str, room: str) -> Twiml:
+    def _conference(self, leg: str, room: str, call_sid: str) -> Twiml:
         self._outcome.labels("conference_transfer", leg).inc()
+        # A room has one customer, but may get several agents or supervisors, and Twilio
+        # refuses a label already in use (error 16025): those carry their own call's SID tail.
+        label = leg if leg == "customer" else f"{leg}-{call_sid[-12:]}"
         return self._render(
-            "conference_leg", leg=leg, room=room, recording_callback=self._recording_callback
+            "conference_leg",
+            leg=leg,
+            label=label,
+            room=room,
+            recording_callback=self._recording_callback,
         )
 
     def conference_transfer(self, req: CallRequest) -> Twiml:
@@ -309,11 +316,12 @@ class Flows:
         if leg not in CONFERENCE_LEGS:
             raise BadRequest(f"leg must be one of {', '.join(CONFERENCE_LEGS)}")
         if leg == "customer":
-            return self._conference(leg, conference_room(req.require("CallSid")))
+            sid = req.require("CallSid")
+            return self._conference(leg, conference_room(sid), sid)
         customer = req.query.get("customer", "")
         if not customer:
             raise BadRequest(f"leg={leg} needs customer=<the customer's CallSid> in the URL")
-        return self._conference(leg, conference_room(customer))
+        return self._conference(leg, conference_room(customer), req.require("CallSid"))
 
     # --- voicemail, fallback, disaster recovery --------------------------------------------
 
@@ -378,16 +386,5 @@ class Flows:
         if not self._store.claim(key, self._f.dedupe_ttl_seconds, job):
             self._outcome.labels("recording_status", "duplicate").inc()
             return _ACK
-        self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
-        return _ACK
-        if status == "completed":
-            job = RecordingJob(
-                recording_sid=rec,
-                call_sid=sid,
-                url=req.params.get("RecordingUrl", ""),
-                duration=req.params.get("RecordingDuration", ""),
-                status=status,
-            )
-            self._store.add_recording_job(job)
         self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
         return _ACK

@@ -61,6 +61,11 @@ class MenuOption(_Model):
     # `dial`: an E.164 number; `sip`: a user of `sip_users`; other actions ignore it.
     target: str = ""
 
+    @property
+    def hints(self) -> str:
+        """The words a speech recognizer should expect for this option (Gather ``hints``)."""
+        return ", ".join(dict.fromkeys((self.label, *self.keywords)))
+
 
 class Menu(_Model):
     """The IVR menu and its prompts; the defaults are the benchmark's reference TwiML."""
@@ -69,8 +74,11 @@ class Menu(_Model):
     language: str = "en-US"
     input: Literal["dtmf", "speech", "dtmf speech"] = "dtmf"
     timeout: int = Field(default=5, ge=1, le=60)
-    speech_timeout: str = "auto"
+    speech_timeout: str = Field(default="auto", pattern=r"^(auto|[1-9][0-9]?)$")
     prompt: str = "Press 1 for sales. Press 2 for support."
+    # Silence at the first prompt: say `no_input` and hang up (the benchmark's reference
+    # answer), or "reprompt" like any other timeout, counting it against max_retries.
+    first_silence: Literal["goodbye", "reprompt"] = "goodbye"
     no_input: str = "No input received. Goodbye."
     invalid: str = "Sorry, that is not a valid choice."
     reprompt_no_input: str = "Sorry, I did not hear anything."
@@ -123,6 +131,9 @@ class FlowSettings(_Model):
     # BYOC: called number -> SIP URI or E.164 number; unknown numbers get the IVR.
     byoc_routes: dict[str, str] = {}
     disaster_recovery_number: str | None = None
+    # ISO region whose dialling rules apply to SIP users and BYOC numbers written without "+"
+    # ("US": 4155550100, 14155550100, 011442071838750). Unset: only +E.164 is dialled.
+    dial_region: str | None = None
     no_answer_message: str = "Nobody is available to take your call. Please try again later."
     fallback_message: str = "We are sorry, we are having technical difficulties."
     voicemail_prompt: str = "Please leave a message after the tone."
@@ -150,6 +161,17 @@ class FlowSettings(_Model):
     @classmethod
     def _optional_e164(cls, value: str | None) -> str | None:
         return None if value is None else check_e164(value)
+
+    @field_validator("dial_region")
+    @classmethod
+    def _region(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if value.upper() not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(
+                f"{value!r} is not a known region; use an ISO 3166 code such as US or GB"
+            )
+        return value.upper()
 
     @field_validator("byoc_routes")
     @classmethod

@@ -48,9 +48,34 @@ def test_called_number(to: str, number: str | None) -> None:
     assert called_number(to) == number
 
 
-def test_dialable_number_and_e164() -> None:
-    assert dialable_number("442071838750") == "+442071838750"
-    assert dialable_number("123") is None
+@pytest.mark.parametrize(
+    ("user", "region", "number"),
+    [
+        ("+14155550100", None, "+14155550100"),
+        ("+442071838750", "US", "+442071838750"),
+        # Without a region bare digits are ambiguous: 4155550100 is also +41 55 555 01 00.
+        ("4155550100", None, None),
+        ("442071838750", None, None),
+        ("4155550100", "US", "+14155550100"),
+        ("14155550100", "US", "+14155550100"),
+        ("011442071838750", "US", "+442071838750"),
+        ("02071838750", "GB", "+442071838750"),
+        ("911", "US", None),
+        ("4155550100x", "US", None),
+        ("123", None, None),
+    ],
+)
+def test_dialable_number(user: str, region: str | None, number: str | None) -> None:
+    assert dialable_number(user, region) == number
+
+
+def test_called_number_reads_bare_digits_as_e164_unless_a_region_says_otherwise() -> None:
+    assert called_number("sip:14155550100@byoc.example") == "+14155550100"
+    assert called_number("sip:4155550100@byoc.example", "US") == "+14155550100"
+    assert called_number("sip:+442071838750@byoc.example", "US") == "+442071838750"
+
+
+def test_e164() -> None:
     assert is_e164("+14155550100")
     assert not is_e164("+04155550100")
 

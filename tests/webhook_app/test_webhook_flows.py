@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import os
 import xml.etree.ElementTree as ET
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pytest
-from webhook_support import GOLDEN, AppFactory, make_settings
+from webhook_support import GOLDEN, AppFactory, Twilio, make_settings
+from werkzeug.test import Client
 
 from infra.urls import webhook_url
+from webhook_app.app import create_app
+from webhook_app.metrics import Metrics
 from webhook_app.settings import FlowSettings, Menu, MenuOption
 from webhook_app.store import IvrSession
 from webhook_app.store_sqlite import SqliteStore
@@ -70,6 +75,12 @@ CASES = [
         "/voice/inbound",
         {},
         flows=FlowSettings(menu=Menu(input="dtmf speech", prompt="Say sales or support.")),
+    ),
+    Case(
+        "ivr_main_first_silence_reprompt",
+        "/voice/inbound",
+        {},
+        flows=FlowSettings(menu=Menu(first_silence="reprompt")),
     ),
     Case(
         "ivr_menu_sip_user",
@@ -190,6 +201,14 @@ def test_conference_rooms_are_deterministic_per_customer_call(
     assert room(customer) == room(agent) != room(other)
     assert room(customer).startswith("transfer-")
 
+    def label(r: Any) -> str:
+        return str(ET.fromstring(r.data).find("./Dial/Conference").get("participantLabel"))  # type: ignore[union-attr]
+
+    # Twilio refuses a label already in use in the room (16025): a second agent gets its own.
+    second = twilio.post(f"/voice/transfer?leg=agent&customer={CALL}", {"CallSid": "CA" + "3" * 32})
+    assert label(customer) == "customer"
+    assert len({label(customer), label(agent), label(second)}) == 3
+
 
 @pytest.mark.parametrize(
     ("path", "params"),
@@ -306,3 +325,104 @@ def test_a_conference_recording_callback_without_call_sid_becomes_a_job(
     assert (job.conference_sid, job.call_sid, job.duration) == (params["ConferenceSid"], "", "93")
     neither = {k: v for k, v in params.items() if k != "ConferenceSid"}
     assert twilio.post("/voice/recording/status", neither).status_code == 400
+
+
+# --- the numbers and time limits the flows apply -------------------------------------------
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clocked(tmp_path: Path) -> Iterator[tuple[Twilio, SqliteStore, Clock]]:
+    clock = Clock()
+    store = SqliteStore(str(tmp_path / "clocked.sqlite3"), clock=clock)
+    app = create_app(make_settings(caller_id="+14155550199"), store, metrics=Metrics())
+    yield Twilio(Client(app)), store, clock
+    store.close()
+
+
+STATUS = {**BASE_PARAMS, "CallStatus": "completed", "Timestamp": "Tue, 24 Nov 2026 10:00:00 +0000"}
+
+
+def test_a_redelivered_status_callback_is_a_duplicate_for_24_hours(
+    clocked: tuple[Twilio, SqliteStore, Clock],
+) -> None:
+    twilio, store, clock = clocked
+    twilio.post("/voice/status", STATUS)
+    clock.now += 86_399
+    twilio.post("/voice/status", STATUS)
+    assert len(store.call_events()) == 1
+    clock.now += 2  # past the day: the key has expired, a delivery is new again
+    twilio.post("/voice/status", STATUS)
+    assert len(store.call_events()) == 2
+
+
+def test_status_callbacks_without_timestamp_dedupe_on_sequence_number(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    twilio = make_twilio()
+    params = {**BASE_PARAMS, "CallStatus": "ringing"}
+    for sequence in ("0", "0", "1"):
+        twilio.post("/voice/status", {**params, "SequenceNumber": sequence})
+    assert [e.timestamp for e in store.call_events()] == ["0", "1"]
+
+
+def test_two_recordings_of_one_call_are_two_jobs(
+    make_twilio: AppFactory, store: SqliteStore
+) -> None:
+    # Recording callbacks carry no Timestamp: the RecordingSid keeps them apart.
+    twilio = make_twilio()
+    params = {**BASE_PARAMS, "RecordingStatus": "completed", "RecordingUrl": "https://x/RE"}
+    for rec in ("RE" + "1" * 32, "RE" + "2" * 32, "RE" + "1" * 32):
+        twilio.post("/voice/recording/status", {**params, "RecordingSid": rec})
+    assert [j.recording_sid for j in store.recording_jobs()] == ["RE" + "1" * 32, "RE" + "2" * 32]
+
+
+def test_an_ivr_session_lives_for_session_ttl_seconds(
+    clocked: tuple[Twilio, SqliteStore, Clock],
+) -> None:
+    twilio, store, clock = clocked
+    twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
+    clock.now += Menu().session_ttl_seconds - 1
+    assert store.get_session(CALL) == IvrSession("menu", 1)
+    clock.now += 2
+    assert store.get_session(CALL) is None
+
+
+def test_an_answered_dial_ends_the_call(make_twilio: AppFactory) -> None:
+    twilio = make_twilio()
+    for status in ("completed", "answered"):
+        response = twilio.post(
+            "/voice/dial/status?then=pstn&user=alice", {**BASE_PARAMS, "DialCallStatus": status}
+        )
+        assert b"<Dial" not in response.data, status
+    unanswered = twilio.post(
+        "/voice/dial/status?then=pstn&user=alice", {**BASE_PARAMS, "DialCallStatus": "no-answer"}
+    )
+    assert b"<Number>+14155550102</Number>" in unanswered.data  # alice's PSTN fallback
+
+
+@pytest.mark.parametrize(
+    ("region", "number"),
+    [(None, None), ("US", b"<Number>+14155550100</Number>"), ("GB", None)],
+)
+def test_a_sip_user_dialling_a_national_number_needs_a_dial_region(
+    make_twilio: AppFactory, region: str | None, number: bytes | None
+) -> None:
+    # 4155550100 is +1 415 555 0100 in the US, but read as E.164 it is +41 55 555 01 00.
+    flows = FlowSettings(dial_region=region)
+    twilio = make_twilio(make_settings(caller_id="+14155550199", flows=flows))
+    response = twilio.post(
+        "/voice/sip/inbound", {**BASE_PARAMS, "To": "sip:4155550100@acme.sip.twilio.com"}
+    )
+    assert b"+4155550100" not in response.data
+    if number is None:
+        assert b"<Reject" in response.data
+    else:
+        assert number in response.data

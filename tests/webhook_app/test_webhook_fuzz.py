@@ -270,7 +270,12 @@ def test_every_template_is_well_formed_for_any_text(
         "dial_no_answer": {"menu": menu, "message": message},
         "call_completed": {},
         "call_rejected": {},
-        "conference_leg": {"leg": leg, "room": target, "recording_callback": message},
+        "conference_leg": {
+            "leg": leg,
+            "label": message,
+            "room": target,
+            "recording_callback": message,
+        },
         "voicemail_prompt": {
             "menu": menu,
             "message": message,

@@ -380,3 +380,55 @@ def test_a_missing_caller_id_is_warned_about_at_start(tmp_path: Path) -> None:
     create_app(settings, store, metrics=Metrics(), logger=configure_logging("INFO", stream))
     assert stream.getvalue() == ""
     store.close()
+
+
+def test_behind_a_proxy_the_forwarded_port_and_prefix_are_part_of_the_signed_url(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    # Twilio signs the URL it was given, port and path prefix included.
+    twilio = make_twilio(make_settings(trusted_proxy_hops=1))
+    external = "https://voice.example.com:8443/app"
+    forwarded = {
+        "X-Forwarded-Proto": "https",
+        "X-Forwarded-Host": "voice.example.com",
+        "X-Forwarded-Port": "8443",
+        "X-Forwarded-Prefix": "/app",
+    }
+    signature = twilio.sign(external + "/voice/inbound", call_params)
+    internal = "http://10.0.0.5:8080"
+    ok = twilio.post(
+        "/voice/inbound", call_params, signature=signature, headers=forwarded, base=internal
+    )
+    assert ok.status_code == 200
+    without_prefix = {k: v for k, v in forwarded.items() if k != "X-Forwarded-Prefix"}
+    refused = twilio.post(
+        "/voice/inbound", call_params, signature=signature, headers=without_prefix, base=internal
+    )
+    assert refused.status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("environ", "message"),
+    [
+        ({}, "TWILIO_AUTH_TOKEN"),
+        (
+            {"TWILIO_AUTH_TOKEN": "secret-token", "VOICE_STORE_URL": "sqlite:////no/such/dir/s.db"},
+            "check that the directory exists",
+        ),
+        ({"TWILIO_AUTH_TOKEN": "secret-token", "VOICE_STORE_URL": "memcached://x"}, "redis://"),
+    ],
+)
+def test_python_m_webhook_app_exits_with_one_line_on_bad_settings(
+    monkeypatch: pytest.MonkeyPatch, environ: dict[str, str], message: str
+) -> None:
+    import webhook_app.__main__ as entry
+
+    for name, value in environ.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setattr(entry, "run_simple", lambda *a, **k: pytest.fail("must not serve"))
+    with pytest.raises(SystemExit) as info:
+        entry.main()
+    text = str(info.value.code)
+    assert text.startswith("webhook_app: ")
+    assert message in text
+    assert "secret-token" not in text

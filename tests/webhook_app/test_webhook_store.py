@@ -243,3 +243,31 @@ def test_status_callback_processed_once_across_processes_redis(redis_url: str) -
     events = RedisStore.from_url(redis_url, prefix=prefix).call_events()
     delete_keys(redis_url, prefix)
     assert [e.call_sid for e in events] == [STATUS_PARAMS["CallSid"]]
+
+
+def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
+    # WAL lets the app's processes read while one writes; rollback journals serialize them.
+    import sqlite3
+
+    path = str(tmp_path / "wal.sqlite3")
+    SqliteStore(path).close()
+    conn = sqlite3.connect(path)
+    assert conn.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+    conn.close()
+
+
+def test_redis_keys_share_one_cluster_slot_by_default(redis_url: str) -> None:
+    # The claim script touches a dedupe key and a list: on Redis Cluster both must hash alike,
+    # which the `{voice}` hash tag at the front of every default key ensures.
+    import redis
+
+    store = RedisStore.from_url(redis_url)
+    client = redis.Redis.from_url(redis_url)
+    key = uuid.uuid4().hex
+    try:
+        assert store.claim(key, 60)
+        assert client.exists(f"{{voice}}:dedupe:{key}") == 1
+    finally:
+        client.delete(f"{{voice}}:dedupe:{key}")
+        store.close()
+        client.close()
