@@ -1,6 +1,7 @@
 """Flask-free WSGI app that serves the TwiML the provisioned Twilio resources point at.
 
-Production: ``gunicorn 'webhook_app:get_app()'`` (or granian, see docs/webhook-app.md);
+Production: granian or ``gunicorn --forwarded-allow-ips '' 'webhook_app:get_app()'``, see
+docs/webhook-app.md;
 local: ``python -m webhook_app``.
 """
 

@@ -9,7 +9,9 @@ import phonenumbers
 
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
-_PHONE_LIKE = re.compile(r"\+?[0-9]{7,}")  # any run long enough to identify someone
+# Any run of digits long enough to identify someone, also written with the visual separators
+# tel: and SIP URIs allow ("+1 (415) 555-0234", "+1-415-555-0234", "415.555.0234").
+_PHONE_LIKE = re.compile(r"\+?\(?[0-9](?:[ ().-]{0,2}[0-9]){6,}")
 
 
 def is_e164(value: str) -> bool:
@@ -83,6 +85,14 @@ def mask_phone(value: str) -> str:
 
 def _mask_match(match: re.Match[str]) -> str:
     number = match.group(0)
-    head = 5 if number.startswith("+") else 4
-    head = min(head, len(number) - 6)  # short numbers: still hide at least three digits
-    return number[:head] + "*" * (len(number) - head - 3) + number[-3:]
+    digits = sum(c.isdigit() for c in number)
+    head = min(4, digits - 6)  # short numbers: still hide at least three digits
+    hidden = range(head, digits - 3)
+    out, seen = [], 0
+    for c in number:
+        if c.isdigit():
+            out.append("*" if seen in hidden else c)
+            seen += 1
+        else:
+            out.append(c)
+    return "".join(out)

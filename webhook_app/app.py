@@ -65,6 +65,8 @@ def build_url_map() -> Map:
     return Map(
         [Rule(r.path, endpoint=r.flow, methods=list(r.methods)) for r in ROUTES],
         strict_slashes=False,
+        # `//voice//inbound` is no route: a 404, not a redirect built from the client's Host.
+        merge_slashes=False,
     )
 
 
@@ -93,7 +95,12 @@ def _json_params(text: str) -> dict[str, str]:
         raise BadRequest("the JSON body does not parse") from exc
     if not isinstance(data, dict):
         raise BadRequest("the JSON body must be an object")
-    return {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+    params = {str(k): v if isinstance(v, str) else json.dumps(v) for k, v in data.items()}
+    try:  # JSON escapes can spell lone UTF-16 surrogates, which no store or log can encode
+        "".join(key + value for key, value in params.items()).encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise BadRequest("the JSON body holds an unpaired UTF-16 surrogate escape") from exc
+    return params
 
 
 class WebhookApp:
@@ -186,7 +193,14 @@ class WebhookApp:
         if not signature:
             raise Forbidden("X-Twilio-Signature is missing")
         mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
-        data = request.get_data()
+        try:
+            data = request.get_data()
+        except HTTPException:
+            raise
+        except Exception as exc:  # each server raises its own kind of error
+            # A malformed chunked body or a client gone mid-body (gunicorn raises its parser's
+            # errors from wsgi.input, other servers OSError or ValueError): the client's fault.
+            raise BadRequest("the request body could not be read") from exc
         if len(data) > MAX_BODY_BYTES:
             raise RequestEntityTooLarge()
         try:
@@ -253,7 +267,7 @@ def create_app(settings: Settings, store: Store, **deps: Any) -> WSGIApplication
 
 
 def get_app(environ: Mapping[str, str] | None = None) -> WSGIApplication:
-    """Production entry point (``gunicorn 'webhook_app:get_app()'``); reads the environment."""
+    """Production entry point (granian, or ``gunicorn 'webhook_app:get_app()'``); reads the env."""
     settings = load_settings(os.environ if environ is None else environ)
     logger = configure_logging(settings.log_level)
     store = open_store(settings.store_url)

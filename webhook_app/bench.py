@@ -223,6 +223,8 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
                 str(bindir / "gunicorn"),
                 "--workers",
                 "1",
+                "--forwarded-allow-ips",
+                "",
                 "--bind",
                 "127.0.0.1:{port}",
                 "webhook_app:get_app()",

@@ -157,6 +157,12 @@ class FlowSettings(_Model):
                 )
         return self
 
+    @field_validator("operator_number", "disaster_recovery_number", "dial_region", mode="before")
+    @classmethod
+    def _empty_is_off(cls, value: object) -> object:
+        # TOML has no null: "" switches these off there (YAML may use null or "").
+        return None if value == "" else value
+
     @field_validator("operator_number", "disaster_recovery_number")
     @classmethod
     def _optional_e164(cls, value: str | None) -> str | None:

@@ -92,9 +92,26 @@ def test_mask_phone() -> None:
     assert mask_phone("client:alice") == "client:alice"
 
 
+@pytest.mark.parametrize(
+    ("value", "masked"),
+    [
+        ("+1 415 555 0234", "+1 415 *** *234"),
+        ("(415) 555-0234", "(415) 5**-*234"),
+        ("+1-415-555-0234", "+1-415-***-*234"),
+        ("415.555.0234", "415.5**.*234"),
+        ("tel:+1-415-555-0234", "tel:+1-415-***-*234"),
+        ("sip:+1-415-555-0234@x", "sip:+1-415-***-*234@x"),
+        ("+44 20 7946 0958", "+44 20 **** *958"),
+    ],
+)
+def test_mask_phone_with_visual_separators(value: str, masked: str) -> None:
+    assert mask_phone(value) == masked
+
+
 @settings(max_examples=500, deadline=None)
-@given(st.text(alphabet="+0123456789a:@", max_size=20))
+@given(st.text(alphabet="+0123456789a:@ ().-", max_size=24))
 def test_mask_never_leaks_a_whole_number(value: str) -> None:
     masked = mask_phone(value)
-    assert not re.search(r"[0-9]{7,}", masked)
+    # No seven digits survive together, even counting through separators.
+    assert not re.search(r"[0-9](?:[ ().-]{0,2}[0-9]){6,}", masked)
     assert len(masked) == len(value)

@@ -89,8 +89,16 @@ def test_json_body_is_validated_with_body_sha256(twilio: Twilio) -> None:
     assert send(body, "/voice/status") == 403  # no body hash to check the body against
 
 
-def test_json_body_that_is_not_an_object_is_400(twilio: Twilio) -> None:
-    body = "[1, 2]"
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[1, 2]",
+        # Valid JSON, but the escape is a lone UTF-16 surrogate no store or log can encode.
+        '{"CallSid": "CA\\ud800", "CallStatus": "completed", "Timestamp": "t"}',
+        '{"CallSid": "CA1", "CallStatus": "completed", "Timestamp": "\\udfff"}',
+    ],
+)
+def test_json_body_that_is_not_an_object_of_text_is_400(twilio: Twilio, body: str) -> None:
     digest = hashlib.sha256(body.encode()).hexdigest()
     path = f"/voice/status?bodySHA256={digest}"
     signature = RequestValidator(TOKEN).compute_signature(BASE + path, {})
@@ -349,6 +357,24 @@ def test_settings_errors_say_what_and_how(tmp_path: Path) -> None:
         )
 
 
+def test_a_toml_settings_file_switches_numbers_off_with_empty_strings(tmp_path: Path) -> None:
+    flows = tmp_path / "flows.toml"
+    flows.write_text(
+        'operator_number = ""\ndisaster_recovery_number = ""\ndial_region = "gb"\n'
+        '[menu]\nfirst_silence = "reprompt"\n'
+    )
+    settings = load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(flows)})
+    assert settings.flows.operator_number is None
+    assert settings.flows.disaster_recovery_number is None
+    assert settings.flows.dial_region == "GB"
+    assert settings.flows.menu.first_silence == "reprompt"
+    flows.write_text('dial_region = "XX"\n[menu]\nspeech_timeout = "0"\n')
+    with pytest.raises(SettingsError) as info:
+        load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(flows)})
+    assert "dial_region" in str(info.value)
+    assert "menu.speech_timeout" in str(info.value)
+
+
 def test_menu_targets_are_checked(tmp_path: Path) -> None:
     bad = tmp_path / "flows.yaml"
     bad.write_text("menu:\n  options:\n    - {digit: '1', label: x, action: sip, target: bob}\n")
@@ -432,3 +458,62 @@ def test_python_m_webhook_app_exits_with_one_line_on_bad_settings(
     assert text.startswith("webhook_app: ")
     assert message in text
     assert "secret-token" not in text
+
+
+def test_a_body_the_server_cannot_read_is_400(
+    store: SqliteStore, call_params: dict[str, str]
+) -> None:
+    # gunicorn raises its parser's errors (InvalidHeaderName on a bad trailer…) from
+    # wsgi.input.read(); werkzeug turns only OSError and ValueError into a 400 itself.
+    class ParseError(Exception):
+        pass
+
+    class BrokenInput(io.RawIOBase):
+        def readable(self) -> bool:
+            return True
+
+        def readinto(self, buffer: Any) -> int:
+            raise ParseError("Invalid header name: 'Trailer:'")
+
+    app = create_app(make_settings(), store, metrics=Metrics())
+    environ = {
+        "REQUEST_METHOD": "POST",
+        "PATH_INFO": "/voice/inbound",
+        "SERVER_NAME": "voice.example.test",
+        "SERVER_PORT": "443",
+        "HTTP_HOST": "voice.example.test",
+        "wsgi.url_scheme": "https",
+        "CONTENT_TYPE": "application/x-www-form-urlencoded",
+        "HTTP_TRANSFER_ENCODING": "chunked",
+        "HTTP_X_TWILIO_SIGNATURE": "anything",
+        "wsgi.input": io.BufferedReader(BrokenInput()),
+        "wsgi.input_terminated": True,
+        "wsgi.errors": io.StringIO(),
+    }
+    statuses: list[str] = []
+    body = b"".join(app(environ, lambda status, headers, exc=None: statuses.append(status)))
+    assert statuses[0].startswith("400"), (statuses, body)
+
+
+def test_doubled_slashes_are_no_route(twilio: Twilio, call_params: dict[str, str]) -> None:
+    # Not a redirect whose Location is built from the client's Host header.
+    response = twilio.post("/voice//inbound", call_params)
+    assert response.status_code == 404
+    assert "Location" not in response.headers
+
+
+def test_configuring_logging_leaves_process_wide_settings_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # gunicorn's own error-log format prints %(process)d: it must keep working.
+    import logging
+
+    for name in ("logThreads", "logProcesses", "logMultiprocessing"):
+        monkeypatch.setattr(logging, name, True)
+    configure_logging("INFO", io.StringIO())
+    assert (logging.logThreads, logging.logProcesses, logging.logMultiprocessing) == (
+        True,
+        True,
+        True,
+    )
+    assert logging.getLogger("gunicorn.error").makeRecord("g", 20, "f", 1, "m", (), None).process
