@@ -370,14 +370,16 @@ class Flows:
         sid, conference = req.params.get("CallSid", ""), req.params.get("ConferenceSid", "")
         if not (sid or conference):
             raise BadRequest(f"{req.flow}: the CallSid (or ConferenceSid) parameter is missing")
-        status = req.params.get("RecordingStatus", "completed")
+        # Twilio always sends RecordingStatus here: without it this is no recording callback
+        # (a call status callback pointed at the wrong URL), and must not become a job.
+        status = req.require("RecordingStatus")
         stamp = req.params.get("Timestamp", "")
         job = None
         if status == "completed":
             job = RecordingJob(
                 recording_sid=rec,
                 call_sid=sid,
-                url=req.params.get("RecordingUrl", ""),
+                url=req.require("RecordingUrl"),
                 duration=req.params.get("RecordingDuration", ""),
                 status=status,
                 conference_sid=conference,

@@ -8,16 +8,28 @@ stack-config contract (`flow: ivr_main`); renaming one is a breaking change for 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
+
+# twiml: answers a call (a voice, fallback or disaster-recovery URL may point here);
+# status_callback: takes a resource's call progress events (a statusCallback URL);
+# recording_callback: takes recording events (the app's own recordingStatusCallback);
+# operational: for monitoring, not for Twilio (no signature).
+RouteKind = Literal["twiml", "status_callback", "recording_callback", "operational"]
 
 
 @dataclass(frozen=True)
 class Route:
-    """One webhook route: where Twilio sends the request and with which methods."""
+    """One webhook route: where Twilio sends the request, with which methods, and what for."""
 
     flow: str
     path: str
     methods: tuple[str, ...] = ("POST",)
-    twilio: bool = True  # validated with X-Twilio-Signature
+    kind: RouteKind = "twiml"
+
+    @property
+    def twilio(self) -> bool:
+        """Twilio calls it, so it is validated with X-Twilio-Signature."""
+        return self.kind != "operational"
 
 
 ROUTES: tuple[Route, ...] = (
@@ -31,10 +43,10 @@ ROUTES: tuple[Route, ...] = (
     Route("voicemail_done", "/voice/voicemail/done"),  # <Record action> after the message
     Route("voice_fallback", "/voice/fallback"),
     Route("trunk_disaster_recovery", "/voice/trunk/disaster-recovery"),
-    Route("call_status", "/voice/status"),
-    Route("recording_status", "/voice/recording/status"),
-    Route("healthz", "/healthz", ("GET",), twilio=False),
-    Route("metrics", "/metrics", ("GET",), twilio=False),
+    Route("call_status", "/voice/status", kind="status_callback"),
+    Route("recording_status", "/voice/recording/status", kind="recording_callback"),
+    Route("healthz", "/healthz", ("GET",), kind="operational"),
+    Route("metrics", "/metrics", ("GET",), kind="operational"),
 )
 
 ROUTES_BY_FLOW: dict[str, Route] = {r.flow: r for r in ROUTES}

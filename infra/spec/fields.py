@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
+from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
@@ -12,7 +13,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from infra.spec.context import SpecContext
-from webhook_app.routes import ROUTES_BY_FLOW
+from webhook_app.routes import ROUTES_BY_FLOW, RouteKind
 
 # Twilio's edge locations (REST and SIP); https://www.twilio.com/docs/global-infrastructure/edge-locations
 EDGES: tuple[str, ...] = (
@@ -63,6 +64,11 @@ def twilio_flows() -> list[str]:
     return sorted(flow for flow, route in ROUTES_BY_FLOW.items() if route.twilio)
 
 
+def flows_of_kind(kind: RouteKind) -> list[str]:
+    """Flow names whose route answers as ``kind`` (TwiML for calls, or a 204 callback)."""
+    return sorted(flow for flow, route in ROUTES_BY_FLOW.items() if route.kind == kind)
+
+
 def _check_name(value: str) -> str:
     if not _NAME_RE.fullmatch(value):
         raise _fail(
@@ -72,6 +78,32 @@ def _check_name(value: str) -> str:
             value=value,
         )
     return value
+
+
+# What each kind of URL slot needs from the route it points at, in the user's words.
+_SLOT_NEEDS: dict[RouteKind, str] = {
+    "twiml": "a voice, fallback or disaster-recovery URL must answer the call with TwiML",
+    "status_callback": "a status callback URL receives call progress events",
+}
+
+
+def _flow_checker(kind: RouteKind) -> Callable[[str], str]:
+    """A check that a flow exists, is served to Twilio, and answers as a ``kind`` URL must."""
+
+    def check(value: str) -> str:
+        value = _check_flow(value)
+        if ROUTES_BY_FLOW[value].kind != kind:
+            raise _fail(
+                "flow_kind",
+                "flow '{value}' is a {actual} route; {needs}: use {valid}",
+                value=value,
+                actual=ROUTES_BY_FLOW[value].kind.replace("_", " "),
+                needs=_SLOT_NEEDS[kind],
+                valid=", ".join(flows_of_kind(kind)),
+            )
+        return value
+
+    return check
 
 
 def _check_flow(value: str) -> str:
@@ -365,7 +397,12 @@ def _schema(**schema: Any) -> WithJsonSchema:
 
 Name = Annotated[str, AfterValidator(_check_name), _schema(pattern=_NAME_RE.pattern)]
 FriendlyName = Annotated[str, Field(min_length=1, max_length=64)]
-Flow = Annotated[str, AfterValidator(_check_flow), _schema(enum=twilio_flows())]
+Flow = Annotated[str, AfterValidator(_flow_checker("twiml")), _schema(enum=flows_of_kind("twiml"))]
+CallbackFlow = Annotated[
+    str,
+    AfterValidator(_flow_checker("status_callback")),
+    _schema(enum=flows_of_kind("status_callback")),
+]
 E164 = Annotated[str, AfterValidator(_check_e164), _schema(pattern=r"^\+[1-9][0-9]{1,14}$")]
 SipDomainName = Annotated[
     str,

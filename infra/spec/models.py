@@ -21,6 +21,7 @@ from infra.spec.fields import (
     AccountSid,
     ApiKeySid,
     Bool,
+    CallbackFlow,
     CidrPrefix,
     Edge,
     Flow,
@@ -78,7 +79,7 @@ class PhoneNumber(SpecModel):
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
     fallback_flow: Flow | None = None
-    status_callback_flow: Flow | None = None
+    status_callback_flow: CallbackFlow | None = None
     application: Name | None = None
     trunk: Name | None = None
     region: Region | None = None
@@ -114,7 +115,7 @@ class Application(SpecModel):
     friendly_name: FriendlyName | None = None
     flow: Flow
     fallback_flow: Flow | None = None
-    status_callback_flow: Flow | None = None
+    status_callback_flow: CallbackFlow | None = None
 
 
 class CallsAuth(SpecModel):
@@ -137,7 +138,7 @@ class SipDomain(SpecModel):
     friendly_name: FriendlyName | None = None
     flow: Flow
     fallback_flow: Flow | None = None
-    status_callback_flow: Flow | None = None
+    status_callback_flow: CallbackFlow | None = None
     sip_registration: Bool = False
     secure: Bool = False
     emergency_calling_enabled: Bool = False
@@ -234,7 +235,7 @@ class ByocTrunk(SpecModel):
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
     fallback_flow: Flow | None = None
-    status_callback_flow: Flow | None = None
+    status_callback_flow: CallbackFlow | None = None
     cnam_lookup_enabled: Bool = False
     connection_policy: Name | None = None
     from_domain: Name | None = None

@@ -144,6 +144,27 @@ CASES: list[Case] = [
         "unknown flow 'dr'",
     ),
     Case(
+        "flow-callback-as-voice-url",
+        set_("numbers[0].flow", "call_status"),
+        "numbers[0].flow",
+        "flow 'call_status' is a status callback route; a voice, fallback or disaster-recovery "
+        "URL must answer the call with TwiML: use byoc_inbound,",
+    ),
+    Case(
+        "flow-twiml-as-status-callback",
+        set_("byoc_trunks[0].status_callback_flow", "ivr_main"),
+        "byoc_trunks[0].status_callback_flow",
+        "flow 'ivr_main' is a twiml route; a status callback URL receives call progress "
+        "events: use call_status",
+    ),
+    Case(
+        "flow-recording-as-status-callback",
+        set_("numbers[0].status_callback_flow", "recording_status"),
+        "numbers[0].status_callback_flow",
+        "flow 'recording_status' is a recording callback route; a status callback URL receives "
+        "call progress events: use call_status",
+    ),
+    Case(
         "flow-status-unknown",
         set_("byoc_trunks[0].status_callback_flow", "status"),
         "byoc_trunks[0].status_callback_flow",

@@ -217,6 +217,15 @@ def test_conference_rooms_are_deterministic_per_customer_call(
         ("/voice/transfer?leg=agent", BASE_PARAMS),  # no customer CallSid
         ("/voice/inbound", {"From": "+12125550199"}),  # no CallSid
         ("/voice/sip/inbound", {"CallSid": CALL}),  # no To
+        # A call status callback sent to the recording URL: no RecordingStatus, so no job.
+        (
+            "/voice/recording/status",
+            {**BASE_PARAMS, "RecordingSid": "RE1", "CallStatus": "ringing"},
+        ),
+        (
+            "/voice/recording/status",
+            {**BASE_PARAMS, "RecordingSid": "RE1", "RecordingStatus": "completed"},  # no URL
+        ),
     ],
 )
 def test_malformed_twilio_requests_are_400(
