@@ -36,6 +36,9 @@ class SettingsError(ValueError):
     """The environment or the settings file is invalid; the message says where and how to fix."""
 
 
+DEFAULT_STORE_URL = "sqlite:///.voice-state.sqlite3"
+
+
 def check_e164(value: str) -> str:
     """Return ``value`` if it is a valid E.164 number, else raise ValueError."""
     try:
@@ -197,7 +200,7 @@ class Settings(_Model):
     caller_id: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
-    store_url: str = "sqlite:///.voice-state.sqlite3"
+    store_url: str = DEFAULT_STORE_URL
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
     flows: FlowSettings = FlowSettings()
 
@@ -249,7 +252,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "caller_id": environ.get("TWILIO_CALLER_ID") or None,
         "port": port,
         "log_level": environ.get("LOG_LEVEL", "INFO").upper(),
-        "store_url": environ.get("VOICE_STORE_URL", "sqlite:///.voice-state.sqlite3"),
+        "store_url": environ.get("VOICE_STORE_URL", DEFAULT_STORE_URL),
         "trusted_proxy_hops": environ.get("TRUSTED_PROXY_HOPS", "0"),
         "flows": flows,
     }

@@ -88,6 +88,12 @@ class Store(Protocol):
     def recording_jobs(self) -> list[RecordingJob]:
         """All queued recording jobs, oldest first."""
 
+    def take_call_events(self, limit: int) -> list[CallEvent]:
+        """Remove and return up to ``limit`` oldest call events; each goes to one taker only."""
+
+    def take_recording_jobs(self, limit: int) -> list[RecordingJob]:
+        """Remove and return up to ``limit`` oldest recording jobs; each goes to one taker only."""
+
     def ping(self) -> None:
         """Raise StoreError unless the store answers."""
 

@@ -83,6 +83,14 @@ class RedisStore:
         rows = self._do("lrange", f"{self._p}recording_jobs", 0, -1)
         return [RecordingJob(**json.loads(r)) for r in rows]
 
+    def take_call_events(self, limit: int) -> list[CallEvent]:
+        rows = self._do("lpop", f"{self._p}call_events", limit) or []
+        return [CallEvent(**json.loads(r)) for r in rows]
+
+    def take_recording_jobs(self, limit: int) -> list[RecordingJob]:
+        rows = self._do("lpop", f"{self._p}recording_jobs", limit) or []  # atomic in Redis
+        return [RecordingJob(**json.loads(r)) for r in rows]
+
     def ping(self) -> None:
         self._do("ping")
 

@@ -160,6 +160,30 @@ class SqliteStore:
         rows = self._run("SELECT job FROM recording_job ORDER BY id").fetchall()
         return [RecordingJob(**_json(r[0])) for r in rows]
 
+    def take_call_events(self, limit: int) -> list[CallEvent]:
+        return [CallEvent(**_json(text)) for text in self._take("call_event", "event", limit)]
+
+    def take_recording_jobs(self, limit: int) -> list[RecordingJob]:
+        return [RecordingJob(**_json(text)) for text in self._take("recording_job", "job", limit)]
+
+    def _take(self, table: str, column: str, limit: int) -> list[str]:
+        # table and column are ours, never input. One write transaction: two takers in two
+        # processes cannot both read the same rows before either deletes them.
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                rows = conn.execute(
+                    f"SELECT id, {column} FROM {table} ORDER BY id LIMIT ?",  # noqa: S608
+                    (limit,),
+                ).fetchall()
+                if rows:
+                    conn.execute(f"DELETE FROM {table} WHERE id <= ?", (rows[-1][0],))  # noqa: S608
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        return [text for _, text in rows]
+
     def ping(self) -> None:
         self._run("SELECT 1").fetchone()
 

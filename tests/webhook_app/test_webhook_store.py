@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import uuid
 from collections.abc import Iterator
@@ -64,6 +65,60 @@ def test_a_claim_persists_its_record_once(any_store: Store) -> None:
     assert any_store.call_events() == [event]
     assert any_store.recording_jobs() == [job]
     any_store.ping()
+
+
+def test_taking_removes_the_oldest_first(any_store: Store) -> None:
+    jobs = [RecordingJob(f"RE{i}", "CA1", f"https://x/RE{i}", "1", "completed") for i in range(5)]
+    events = [CallEvent("CA1", "completed", f"t{i}") for i in range(3)]
+    for i, job in enumerate(jobs):
+        any_store.claim(f"job{i}", 60, job)
+    for i, event in enumerate(events):
+        any_store.claim(f"event{i}", 60, event)
+    assert any_store.take_recording_jobs(2) == jobs[:2]
+    assert any_store.recording_jobs() == jobs[2:]
+    assert any_store.take_recording_jobs(10) == jobs[2:]
+    assert any_store.take_recording_jobs(10) == []
+    assert any_store.take_call_events(10) == events
+    assert any_store.call_events() == []
+
+
+def test_concurrent_takers_never_get_the_same_job(any_store: Store, tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    for i in range(200):
+        any_store.claim(f"job{i}", 60, RecordingJob(f"RE{i}", "CA1", "https://x", "1", "completed"))
+    with ThreadPoolExecutor(8) as pool:
+        batches = list(pool.map(lambda _: any_store.take_recording_jobs(7), range(40)))
+    taken = [job.recording_sid for batch in batches for job in batch]
+    assert sorted(taken) == sorted(f"RE{i}" for i in range(200))  # every job once, none twice
+
+
+def test_queue_command_lists_and_takes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from webhook_app import queue
+
+    path = tmp_path / "q.sqlite3"
+    store = SqliteStore(str(path))
+    for i in range(3):
+        store.claim(
+            f"job{i}", 60, RecordingJob(f"RE{i}", "CA1", f"https://x/RE{i}", "1", "completed")
+        )
+    store.close()
+    monkeypatch.setenv("VOICE_STORE_URL", f"sqlite:///{path}")
+    assert queue.main(["recording-jobs"]) == 0
+    assert [json.loads(line)["recording_sid"] for line in capsys.readouterr().out.splitlines()] == [
+        "RE0",
+        "RE1",
+        "RE2",
+    ]
+    assert queue.main(["recording-jobs", "--take", "2"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 2
+    assert queue.main(["recording-jobs"]) == 0
+    assert "RE2" in capsys.readouterr().out
+    monkeypatch.setenv("VOICE_STORE_URL", "sqlite:////no/such/dir/q.sqlite3")
+    assert queue.main(["call-events"]) == 1
+    assert "check that the directory exists" in capsys.readouterr().err
 
 
 def test_sqlite_claim_is_undone_when_its_record_cannot_be_written(tmp_path: Path) -> None:
