@@ -1,9 +1,18 @@
-"""Prometheus metrics of one app instance (its own registry, so tests can build many apps)."""
+"""Prometheus metrics of one app instance (its own registry, so tests can build many apps).
+
+With several worker processes (gunicorn, granian ``--workers``), a scrape reaches one worker
+at random and would see only its counts. Setting ``PROMETHEUS_MULTIPROC_DIR`` before the
+server starts switches prometheus_client to its multiprocess mode: each worker writes its
+values to files in that directory, and ``/metrics`` adds up every worker's.
+"""
 
 from __future__ import annotations
 
+import os
+
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
+from prometheus_client.multiprocess import MultiProcessCollector
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -42,5 +51,10 @@ class Metrics:
         )
 
     def render(self) -> bytes:
-        """The exposition text for ``GET /metrics``."""
+        """The exposition text for ``GET /metrics``: every worker's, in multiprocess mode."""
+        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+        if folder:
+            registry = CollectorRegistry()
+            MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+            return bytes(generate_latest(registry))
         return bytes(generate_latest(self.registry))

@@ -517,3 +517,33 @@ def test_configuring_logging_leaves_process_wide_settings_alone(
         True,
     )
     assert logging.getLogger("gunicorn.error").makeRecord("g", 20, "f", 1, "m", (), None).process
+
+
+def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
+    # A scrape reaches one worker; with PROMETHEUS_MULTIPROC_DIR it reports every worker's.
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path)}
+    worker = (
+        "import sys\n"
+        "from webhook_app.metrics import Metrics\n"
+        "Metrics().requests.labels('ivr_main', 200).inc(int(sys.argv[1]))\n"
+    )
+    for count in ("3", "4"):
+        subprocess.run([sys.executable, "-c", worker, count], env=env, check=True, timeout=60)
+    scrape = (
+        "import sys\n"
+        "from webhook_app.metrics import Metrics\n"
+        "sys.stdout.write(Metrics().render().decode())\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", scrape],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    )
+    assert 'voice_webhook_requests_total{flow="ivr_main",status="200"} 7.0' in result.stdout
