@@ -99,6 +99,7 @@ class Emulator:
         self.store = store or Store(self.config.account_sid)
         self.crud = Crud(self.store)
         self.faults = Faults(faults)
+        self.store.sid_seed = lambda: self.faults.config.seed
         self.counters = Counters()
         self.seed = list(numbers)
         self.url_map = twilio_url_map()

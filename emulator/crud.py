@@ -90,7 +90,7 @@ class Crud:
             record["password"] = _digest(record["password"])
         now = self.store.clock()
         record.update(
-            sid=self.store.new_sid(kind.prefix),
+            sid=self.store.new_sid(kind.prefix, f"{path}?{sorted(form.items())}"),
             account_sid=self.store.account_sid,
             date_created=now,
             date_updated=now,
@@ -259,7 +259,7 @@ class Crud:
             record = {
                 **kind.defaults(),
                 "sid": key,
-                "route_sid": self.store.new_sid("QQ"),
+                "route_sid": self.store.new_sid("QQ", key),
                 kind.reference.param: key,
                 "account_sid": self.store.account_sid,
                 "date_created": now,

@@ -92,7 +92,7 @@ def seed_numbers(store: Store, numbers: Iterable[str]) -> int:
             "phone_number": e164,
             "friendly_name": friendly(e164),
             "type": number_type(e164),
-            "sid": store.new_sid("PN"),
+            "sid": store.new_sid("PN", e164),
             "account_sid": store.account_sid,
             "date_created": now,
             "date_updated": now,

@@ -7,11 +7,13 @@ every change (atomic replace), so a `local` stack survives restarts.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -37,9 +39,25 @@ class Store:
         self.clock = clock
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Key, Record]] = {kind.name: {} for kind in KINDS}
+        # With a seed (the emulator uses its fault seed), SIDs are derived from it and from
+        # the creating request, so a rerun gets the same SIDs, hence the same request URLs,
+        # hence the same seeded faults on the same calls.
+        self.sid_seed: Callable[[], int | None] = lambda: None
+        self._sid_counts: Counter[str] = Counter()
 
-    def new_sid(self, prefix: str) -> str:
-        return prefix + uuid.uuid4().hex
+    def new_sid(self, prefix: str, basis: str = "") -> str:
+        """A new SID: random, or with ``sid_seed`` derived from it, ``prefix`` and ``basis``."""
+        seed = self.sid_seed()
+        if seed is None:
+            return prefix + uuid.uuid4().hex
+        with self.lock:
+            while True:
+                key = f"{seed}|{prefix}|{basis}"
+                count = self._sid_counts[key]
+                self._sid_counts[key] = count + 1
+                sid = prefix + hashlib.sha256(f"{key}|{count}".encode()).hexdigest()[:32]
+                if not any(k[1] == sid for table in self.tables.values() for k in table):
+                    return sid
 
     def get(self, kind: str, parent: str, sid: str) -> Record | None:
         return self.tables[kind].get((parent, sid))

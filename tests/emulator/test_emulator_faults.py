@@ -81,6 +81,38 @@ def test_seeded_faults_do_not_depend_on_how_calls_interleave() -> None:
     assert {s for codes in first.values() for s in codes} >= {200, 429, 500}
 
 
+def test_seeded_faults_repeat_on_requests_that_name_created_resources() -> None:
+    # Updates and deletes carry the SID the create returned: with a seed the SIDs are derived
+    # from it, so the same run makes the same requests and meets the same faults.
+    config = FaultConfig(rate_500=0.3, seed=5, methods=("POST",))
+
+    def run() -> tuple[str, list[int]]:
+        client = Client(Emulator(CONFIG, faults=FaultConfig(seed=5), numbers=[]))
+        created = client.post("/trunking/v1/Trunks", data={"FriendlyName": "t"}, headers=AUTH)
+        sid = created.get_json()["sid"]
+        emulator = client.application
+        emulator.faults.configure(config)  # type: ignore[attr-defined]
+        codes = [
+            client.post(
+                f"/trunking/v1/Trunks/{sid}", data={"CnamLookupEnabled": "true"}, headers=AUTH
+            ).status_code
+            for _ in range(12)
+        ]
+        return sid, codes
+
+    first = run()
+    assert first == run()
+    assert {500, 200} <= set(first[1])
+    unseeded = Client(Emulator(CONFIG, numbers=[]))
+    sids = {
+        unseeded.post("/trunking/v1/Trunks", data={"FriendlyName": "t"}, headers=AUTH).get_json()[
+            "sid"
+        ]
+        for _ in range(2)
+    }
+    assert len(sids) == 2  # identical creates still get distinct SIDs
+
+
 def test_429_carries_retry_after_and_twilio_error() -> None:
     client = Client(Emulator(CONFIG, faults=FaultConfig(rate_429=1.0, retry_after=3), numbers=[]))
     response = client.get("/trunking/v1/Trunks", headers=AUTH)
