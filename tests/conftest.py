@@ -26,6 +26,12 @@ settings.load_profile("suite")
 # switches (TWILIO_OAI_DIR, TWILIO_EMULATOR_RECORD, VOICE_TEST_REDIS_URL, CI) are kept.
 _HARNESS_VARIABLES = frozenset({"TWILIO_OAI_DIR", "TWILIO_EMULATOR_RECORD"})
 _DEVELOPER_PREFIXES = ("TWILIO_", "PUBLIC_BASE_URL", "VOICE_STORE_URL", "VOICE_SETTINGS")
+_APP_VARIABLES = ("PORT", "HOST", "LOG_LEVEL", "TRUSTED_PROXY_HOPS")
+
+
+# prometheus_client picks multiprocess mode when it is first imported, which the folder
+# conftests (loaded after this one, before any fixture) already do: drop the switch now.
+os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
 
 
 @pytest.fixture(autouse=True)
@@ -34,6 +40,8 @@ def _no_developer_twilio_settings(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in list(os.environ):
         if name.startswith(_DEVELOPER_PREFIXES) and name not in _HARNESS_VARIABLES:
             monkeypatch.delenv(name)
+    for name in _APP_VARIABLES:
+        monkeypatch.delenv(name, raising=False)
 
 
 @pytest.fixture(autouse=True)

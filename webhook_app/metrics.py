@@ -3,16 +3,25 @@
 With several worker processes (gunicorn, granian ``--workers``), a scrape reaches one worker
 at random and would see only its counts. Setting ``PROMETHEUS_MULTIPROC_DIR`` before the
 server starts switches prometheus_client to its multiprocess mode: each worker writes its
-values to files in that directory, and ``/metrics`` adds up every worker's.
+values to files in that directory, and ``/metrics`` adds up every worker's (then the registry
+is the process's files, not one instance's). prometheus_client chooses the mode once, when
+it is imported; so does this module, so a variable set later changes nothing.
 """
 
 from __future__ import annotations
 
 import os
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest, values
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 from prometheus_client.multiprocess import MultiProcessCollector
+
+# The folder the worker processes' values live in, if prometheus_client runs in multiprocess mode.
+_MULTIPROCESS_DIR = (
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    if getattr(values.ValueClass, "_multiprocess", False)
+    else None
+)
 
 _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
@@ -52,9 +61,8 @@ class Metrics:
 
     def render(self) -> bytes:
         """The exposition text for ``GET /metrics``: every worker's, in multiprocess mode."""
-        folder = os.environ.get("PROMETHEUS_MULTIPROC_DIR")
-        if folder:
+        if _MULTIPROCESS_DIR:
             registry = CollectorRegistry()
-            MultiProcessCollector(registry, path=folder)  # type: ignore[no-untyped-call]
+            MultiProcessCollector(registry, path=_MULTIPROCESS_DIR)  # type: ignore[no-untyped-call]
             return bytes(generate_latest(registry))
         return bytes(generate_latest(self.registry))

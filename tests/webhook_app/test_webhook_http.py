@@ -547,3 +547,13 @@ def test_metrics_add_up_across_worker_processes(tmp_path: Path) -> None:
         text=True,
     )
     assert 'voice_webhook_requests_total{flow="ivr_main",status="200"} 7.0' in result.stdout
+
+
+def test_a_multiprocess_folder_named_after_start_up_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # prometheus_client chose in-memory values at import; the scrape must keep reading them.
+    monkeypatch.setenv("PROMETHEUS_MULTIPROC_DIR", str(tmp_path))
+    metrics = Metrics()
+    metrics.requests.labels("ivr_main", 200).inc()
+    assert b'voice_webhook_requests_total{flow="ivr_main",status="200"} 1.0' in metrics.render()
