@@ -43,7 +43,8 @@ def called_number(to: str, region: str | None = None) -> str | None:
     """The E.164 number in a ``To`` that is a number, a ``tel:`` URI or a SIP URI of one.
 
     For looking a route up, not for dialling: carriers often send E.164 without the ``+``
-    (``sip:14155550100@…``), so without a ``region`` bare digits are read that way.
+    (``sip:14155550100@…``). Bare digits are read by ``region``'s dialling rules first, and
+    as E.164 without the ``+`` when they are no valid number there (or there is no region).
     """
     value = to.strip()
     if value.lower().startswith("tel:"):
@@ -51,10 +52,11 @@ def called_number(to: str, region: str | None = None) -> str | None:
     user = sip_user(value)
     if user is None:
         return value if is_e164(value) else None
-    if user.startswith("+") or region is None:
-        candidate = user if user.startswith("+") else f"+{user}"
-        return candidate if is_e164(candidate) else None
-    return _national(user, region)
+    national = _national(user, region) if region and not user.startswith("+") else None
+    if national is not None:
+        return national
+    candidate = user if user.startswith("+") else f"+{user}"
+    return candidate if is_e164(candidate) else None
 
 
 def _national(digits: str, region: str) -> str | None:

@@ -73,6 +73,9 @@ def test_called_number_reads_bare_digits_as_e164_unless_a_region_says_otherwise(
     assert called_number("sip:14155550100@byoc.example") == "+14155550100"
     assert called_number("sip:4155550100@byoc.example", "US") == "+14155550100"
     assert called_number("sip:+442071838750@byoc.example", "US") == "+442071838750"
+    # A foreign number sent as E.164 without "+" is still found with a region set.
+    assert called_number("sip:442071838750@carrier", "US") == "+442071838750"
+    assert called_number("sip:14155550100@carrier", "GB") == "+14155550100"
 
 
 def test_e164() -> None:
