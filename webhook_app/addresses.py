@@ -10,8 +10,12 @@ import phonenumbers
 _E164 = re.compile(r"^\+[1-9][0-9]{6,14}$")
 _SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
 # Any run of digits long enough to identify someone, also written with the visual separators
-# tel: and SIP URIs allow ("+1 (415) 555-0234", "+1-415-555-0234", "415.555.0234").
-_PHONE_LIKE = re.compile(r"\+?\(?[0-9](?:[ ().-]{0,2}[0-9]){6,}")
+# people and PBXs use ("+1 (415) 555-0234", "415.555.0234", "+1%20415...", no-break spaces and
+# hyphens): up to five separators between digits, anything but a letter, a digit or a URI's
+# "@", ":" and ";".
+_SEPARATOR = r"(?:%[0-9A-Fa-f]{2}|[^\w@:;]|_)"
+_PHONE_LIKE = re.compile(rf"\d(?:{_SEPARATOR}{{0,5}}\d){{6,}}")
+_TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
 
 
 def is_e164(value: str) -> bool:
@@ -79,22 +83,31 @@ def conference_room(call_sid: str) -> str:
 
 
 def mask_phone(value: str) -> str:
-    """Mask the middle of phone numbers for logs: ``+14155550234`` -> ``+1415****234``."""
+    """Mask the middle of phone numbers for logs: ``+14155550234`` -> ``+1415****234``.
+
+    In a ``sip:`` URI only the user part is masked: the host (often an IP address) stays.
+    """
     if 11 <= len(value) <= 16 and value[0] == "+" and value[1:].isdigit():  # plain E.164
         return value[:5] + "*" * (len(value) - 8) + value[-3:]
+    lowered = value[:5].lower()
+    if lowered.startswith(("sip:", "sips:")):
+        scheme, _, rest = value.partition(":")
+        user, at, host = rest.partition("@")
+        if at:
+            return f"{scheme}:{_PHONE_LIKE.sub(_mask_match, user)}@{host}"
     return _PHONE_LIKE.sub(_mask_match, value)
 
 
 def _mask_match(match: re.Match[str]) -> str:
-    number = match.group(0)
-    digits = sum(c.isdigit() for c in number)
+    tokens = _TOKEN.findall(match.group(0))  # a %XX escape is one separator, not two digits
+    digits = sum(1 for t in tokens if len(t) == 1 and t.isdigit())
     head = min(4, digits - 6)  # short numbers: still hide at least three digits
     hidden = range(head, digits - 3)
     out, seen = [], 0
-    for c in number:
-        if c.isdigit():
-            out.append("*" if seen in hidden else c)
+    for token in tokens:
+        if len(token) == 1 and token.isdigit():
+            out.append("*" if seen in hidden else token)
             seen += 1
         else:
-            out.append(c)
+            out.append(token)
     return "".join(out)
