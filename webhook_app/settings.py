@@ -9,6 +9,7 @@ named by ``VOICE_SETTINGS_FILE``; without it the embedded defaults below apply.
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -37,6 +38,7 @@ class SettingsError(ValueError):
 
 
 DEFAULT_STORE_URL = "sqlite:///.voice-state.sqlite3"
+_HINT_SEPARATORS = re.compile(r"[^\w\s']+")  # commas split Twilio's hints; hyphens join words
 
 
 def check_e164(value: str) -> str:
@@ -63,11 +65,6 @@ class MenuOption(_Model):
     action: ActionKind
     # `dial`: an E.164 number; `sip`: a user of `sip_users`; other actions ignore it.
     target: str = ""
-
-    @property
-    def hints(self) -> str:
-        """The words a speech recognizer should expect for this option (Gather ``hints``)."""
-        return ", ".join(dict.fromkeys((self.label, *self.keywords)))
 
 
 class Menu(_Model):
@@ -100,6 +97,21 @@ class Menu(_Model):
         MenuOption(digit="2", label="support", keywords=("support", "help"), action="conference"),
         MenuOption(digit="9", label="voicemail", keywords=("message",), action="voicemail"),
     )
+
+    @property
+    def hints(self) -> str:
+        """Gather ``hints``: the options' labels and keywords as Twilio takes them.
+
+        Comma-separated phrases of space-separated words (``tech-support`` -> ``tech
+        support``), each at most 100 characters, at most 500, each once.
+        """
+        phrases: dict[str, str] = {}
+        for option in self.options:
+            for text in (option.label, *option.keywords):
+                phrase = " ".join(_HINT_SEPARATORS.sub(" ", text).split())[:100].strip()
+                if phrase:
+                    phrases.setdefault(phrase.casefold(), phrase)
+        return ", ".join(list(phrases.values())[:500])
 
     @field_validator("options")
     @classmethod

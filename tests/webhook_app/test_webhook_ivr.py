@@ -103,3 +103,23 @@ def test_zero_retries_gives_up_at_once() -> None:
 def test_deterministic() -> None:
     runs = {advance(IvrSession("menu", 1), Event.INVALID, None, MENU) for _ in range(5)}
     assert len(runs) == 1
+
+
+def test_speech_hints_are_phrases_twilio_accepts() -> None:
+    from webhook_app.settings import Menu, MenuOption
+
+    menu = Menu(
+        input="dtmf speech",
+        options=(
+            MenuOption(
+                digit="1", label="Sales", keywords=("sales", "buy, now"), action="voicemail"
+            ),
+            MenuOption(digit="2", label="tech-support", keywords=("x" * 150,), action="voicemail"),
+            MenuOption(digit="3", label="Billing & Accounts", keywords=("--",), action="voicemail"),
+        ),
+    )
+    phrases = menu.hints.split(", ")
+    # Commas separate phrases, so none may hide inside one; each once, each <= 100 characters.
+    assert phrases[:4] == ["Sales", "buy now", "tech support", "x" * 100]
+    assert phrases[4] == "Billing Accounts"
+    assert len(phrases) == 5
