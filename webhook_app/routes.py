@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from typing import Literal
 
 # twiml: answers a call (a voice, fallback or disaster-recovery URL may point here);
+# action: continues a flow the app's own TwiML started (<Gather>/<Dial>/<Record> action);
 # status_callback: takes a resource's call progress events (a statusCallback URL);
 # recording_callback: takes recording events (the app's own recordingStatusCallback);
 # operational: for monitoring, not for Twilio (no signature).
-RouteKind = Literal["twiml", "status_callback", "recording_callback", "operational"]
+RouteKind = Literal["twiml", "action", "status_callback", "recording_callback", "operational"]
 
 
 @dataclass(frozen=True)
@@ -34,13 +35,17 @@ class Route:
 
 ROUTES: tuple[Route, ...] = (
     Route("ivr_main", "/voice/inbound"),
-    Route("ivr_menu", "/voice/menu"),
+    Route("ivr_menu", "/voice/menu", kind="action"),
     Route("sip_inbound", "/voice/sip/inbound"),
-    Route("dial_status", "/voice/dial/status"),  # <Dial action>: DialCallStatus -> next step
+    Route(
+        "dial_status", "/voice/dial/status", kind="action"
+    ),  # <Dial action>: DialCallStatus -> next step
     Route("byoc_inbound", "/voice/byoc/inbound"),
     Route("conference_transfer", "/voice/transfer"),
     Route("voicemail", "/voice/voicemail"),
-    Route("voicemail_done", "/voice/voicemail/done"),  # <Record action> after the message
+    Route(
+        "voicemail_done", "/voice/voicemail/done", kind="action"
+    ),  # <Record action> after the message
     Route("voice_fallback", "/voice/fallback"),
     Route("trunk_disaster_recovery", "/voice/trunk/disaster-recovery"),
     Route("call_status", "/voice/status", kind="status_callback"),

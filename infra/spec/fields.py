@@ -82,8 +82,16 @@ def _check_name(value: str) -> str:
 
 # What each kind of URL slot needs from the route it points at, in the user's words.
 _SLOT_NEEDS: dict[RouteKind, str] = {
-    "twiml": "a voice, fallback or disaster-recovery URL must answer the call with TwiML",
+    "twiml": "a voice, fallback or disaster-recovery URL must answer a new call with TwiML",
     "status_callback": "a status callback URL receives call progress events",
+}
+# What a route of each kind is, in the user's words.
+_KIND_IS: dict[RouteKind, str] = {
+    "twiml": "answers a call with TwiML",
+    "action": "continues a flow the app's own TwiML started",
+    "status_callback": "takes call progress events",
+    "recording_callback": "takes the app's own recording events",
+    "operational": "is for monitoring",
 }
 
 
@@ -95,9 +103,9 @@ def _flow_checker(kind: RouteKind) -> Callable[[str], str]:
         if ROUTES_BY_FLOW[value].kind != kind:
             raise _fail(
                 "flow_kind",
-                "flow '{value}' is a {actual} route; {needs}: use {valid}",
+                "flow '{value}' {actual}; {needs}: use {valid}",
                 value=value,
-                actual=ROUTES_BY_FLOW[value].kind.replace("_", " "),
+                actual=_KIND_IS[ROUTES_BY_FLOW[value].kind],
                 needs=_SLOT_NEEDS[kind],
                 valid=", ".join(flows_of_kind(kind)),
             )

@@ -147,22 +147,29 @@ CASES: list[Case] = [
         "flow-callback-as-voice-url",
         set_("numbers[0].flow", "call_status"),
         "numbers[0].flow",
-        "flow 'call_status' is a status callback route; a voice, fallback or disaster-recovery "
-        "URL must answer the call with TwiML: use byoc_inbound,",
+        "flow 'call_status' takes call progress events; a voice, fallback or disaster-recovery "
+        "URL must answer a new call with TwiML: use byoc_inbound, conference_transfer, ivr_main,",
     ),
     Case(
         "flow-twiml-as-status-callback",
         set_("byoc_trunks[0].status_callback_flow", "ivr_main"),
         "byoc_trunks[0].status_callback_flow",
-        "flow 'ivr_main' is a twiml route; a status callback URL receives call progress "
-        "events: use call_status",
+        "flow 'ivr_main' answers a call with TwiML; a status callback URL receives call "
+        "progress events: use call_status",
     ),
     Case(
         "flow-recording-as-status-callback",
         set_("numbers[0].status_callback_flow", "recording_status"),
         "numbers[0].status_callback_flow",
-        "flow 'recording_status' is a recording callback route; a status callback URL receives "
-        "call progress events: use call_status",
+        "flow 'recording_status' takes the app's own recording events; a status callback URL "
+        "receives call progress events: use call_status",
+    ),
+    Case(
+        "flow-action-as-voice-url",
+        set_("sip_domains[0].flow", "ivr_menu"),
+        "sip_domains[0].flow",
+        "flow 'ivr_menu' continues a flow the app's own TwiML started; a voice, fallback or "
+        "disaster-recovery URL must answer a new call with TwiML: use",
     ),
     Case(
         "flow-status-unknown",
