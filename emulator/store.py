@@ -40,24 +40,27 @@ class Store:
         self.lock = threading.RLock()
         self.tables: dict[str, dict[Key, Record]] = {kind.name: {} for kind in KINDS}
         # With a seed (the emulator uses its fault seed), SIDs are derived from it and from
-        # the creating request, so a rerun gets the same SIDs, hence the same request URLs,
-        # hence the same seeded faults on the same calls.
+        # the creating request, so a fresh emulator gets the same SIDs on every run, hence the
+        # same request URLs, hence the same seeded faults on the same calls. Counts are never
+        # reset (not even by an admin reset), so this process never hands out a SID twice.
         self.sid_seed: Callable[[], int | None] = lambda: None
         self._sid_counts: Counter[str] = Counter()
 
     def new_sid(self, prefix: str, basis: str = "") -> str:
-        """A new SID: random, or with ``sid_seed`` derived from it, ``prefix`` and ``basis``."""
+        """A new SID: random, or with ``sid_seed`` derived from it, ``prefix`` and ``basis``.
+
+        A store kept in a state file always gets random SIDs: after a restart the counts would
+        start over and hand a deleted resource's SID to a new one, which Twilio never does.
+        """
         seed = self.sid_seed()
-        if seed is None:
+        if seed is None or self.path is not None:
             return prefix + uuid.uuid4().hex
         with self.lock:
-            while True:
-                key = f"{seed}|{prefix}|{basis}"
-                count = self._sid_counts[key]
-                self._sid_counts[key] = count + 1
-                sid = prefix + hashlib.sha256(f"{key}|{count}".encode()).hexdigest()[:32]
-                if not any(k[1] == sid for table in self.tables.values() for k in table):
-                    return sid
+            key = f"{seed}|{prefix}|{basis}"
+            count = self._sid_counts[key]
+            self._sid_counts[key] = count + 1
+        # Distinct inputs (the count) make distinct 128-bit digests: no collision check needed.
+        return prefix + hashlib.sha256(f"{key}|{count}".encode()).hexdigest()[:32]
 
     def get(self, kind: str, parent: str, sid: str) -> Record | None:
         return self.tables[kind].get((parent, sid))

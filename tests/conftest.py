@@ -32,6 +32,7 @@ _APP_VARIABLES = ("PORT", "HOST", "LOG_LEVEL", "TRUSTED_PROXY_HOPS")
 # prometheus_client picks multiprocess mode when it is first imported, which the folder
 # conftests (loaded after this one, before any fixture) already do: drop the switch now.
 os.environ.pop("PROMETHEUS_MULTIPROC_DIR", None)
+os.environ.pop("prometheus_multiproc_dir", None)
 
 
 @pytest.fixture(autouse=True)

@@ -16,6 +16,8 @@ _SIP_URI = re.compile(r"^sips?:([^@;?\s]+)@([^;?\s>]+)", re.IGNORECASE)
 _SEPARATOR = r"(?:%[0-9A-Fa-f]{2}|[^\w@:;]|_)"
 _PHONE_LIKE = re.compile(rf"\d(?:{_SEPARATOR}{{0,5}}\d){{6,}}")
 _TOKEN = re.compile(r"%[0-9A-Fa-f]{2}|.", re.DOTALL)
+# Group 1 is a SIP URI's host[:port]; the bounded user part keeps the scan linear.
+_SIP_HOST = re.compile(r"sips?:[^@<>]{0,256}@([^;?>\s]*)", re.IGNORECASE)
 
 
 def is_e164(value: str) -> bool:
@@ -85,17 +87,18 @@ def conference_room(call_sid: str) -> str:
 def mask_phone(value: str) -> str:
     """Mask the middle of phone numbers for logs: ``+14155550234`` -> ``+1415****234``.
 
-    In a ``sip:`` URI only the user part is masked: the host (often an IP address) stays.
+    The host of a SIP URI (often an IP address) stays readable; its user part, parameters
+    and headers are masked like everything else.
     """
     if 11 <= len(value) <= 16 and value[0] == "+" and value[1:].isdigit():  # plain E.164
         return value[:5] + "*" * (len(value) - 8) + value[-3:]
-    lowered = value[:5].lower()
-    if lowered.startswith(("sip:", "sips:")):
-        scheme, _, rest = value.partition(":")
-        user, at, host = rest.partition("@")
-        if at:
-            return f"{scheme}:{_PHONE_LIKE.sub(_mask_match, user)}@{host}"
-    return _PHONE_LIKE.sub(_mask_match, value)
+    parts, start = [], 0
+    for host in _SIP_HOST.finditer(value):
+        parts.append(_PHONE_LIKE.sub(_mask_match, value[start : host.start(1)]))
+        parts.append(host.group(1))
+        start = host.end(1)
+    parts.append(_PHONE_LIKE.sub(_mask_match, value[start:]))
+    return "".join(parts)
 
 
 def _mask_match(match: re.Match[str]) -> str:

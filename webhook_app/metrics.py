@@ -18,7 +18,8 @@ from prometheus_client.multiprocess import MultiProcessCollector
 
 # The folder the worker processes' values live in, if prometheus_client runs in multiprocess mode.
 _MULTIPROCESS_DIR = (
-    os.environ.get("PROMETHEUS_MULTIPROC_DIR")
+    # prometheus_client still honours the old lower-case name too.
+    os.environ.get("PROMETHEUS_MULTIPROC_DIR") or os.environ.get("prometheus_multiproc_dir")  # noqa: SIM112
     if getattr(values.ValueClass, "_multiprocess", False)
     else None
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import math
+from pathlib import Path
 
 import pytest
 import requests
@@ -182,3 +183,20 @@ def test_latency_is_added_per_call(base: float, jitter: float) -> None:
     latencies = [faults.decide("GET").latency_s for _ in range(100)]
     assert all(base / 1000 <= s <= (base + jitter) / 1000 for s in latencies)
     assert (len(set(latencies)) > 1) == (jitter > 0)
+
+
+def test_an_emulator_with_a_state_file_never_derives_sids(tmp_path: Path) -> None:
+    # After a restart derived SIDs would start over and repeat a deleted resource's SID.
+    from emulator.store import Store
+
+    sids = set()
+    for _ in range(2):
+        store = Store(CONFIG.account_sid, path=tmp_path / "state.json")
+        store.sid_seed = lambda: 7
+        sids.add(store.new_sid("TK", "/v1/Trunks?[('FriendlyName', 't')]"))
+    assert len(sids) == 2
+    memory = Store(CONFIG.account_sid)
+    memory.sid_seed = lambda: 7
+    again = Store(CONFIG.account_sid)
+    again.sid_seed = lambda: 7
+    assert memory.new_sid("TK", "b") == again.new_sid("TK", "b") != memory.new_sid("TK", "b")

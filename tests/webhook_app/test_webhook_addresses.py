@@ -105,6 +105,18 @@ def test_mask_phone() -> None:
         ("tel:+1-415-555-0234", "tel:+1-415-***-*234"),
         ("sip:+1-415-555-0234@x", "sip:+1-415-***-*234@x"),
         ("+44 20 7946 0958", "+44 20 **** *958"),
+        # The host of a SIP URI stays; its parameters and headers are masked.
+        ("sip:1001@203.0.113.45:5060", "sip:1001@203.0.113.45:5060"),
+        ("<sip:alice@192.168.100.200>", "<sip:alice@192.168.100.200>"),
+        (
+            "sip:alice@h.example.com;x-cid=+14155550234",
+            "sip:alice@h.example.com;x-cid=+1415****234",
+        ),
+        ("sip:a@h?P-Asserted-Identity=+14155550234", "sip:a@h?P-Asserted-Identity=+1415****234"),
+        (
+            "sip:4155550234@h;phone-context=+14155550234",
+            "sip:4155***234@h;phone-context=+1415****234",
+        ),
     ],
 )
 def test_mask_phone_with_visual_separators(value: str, masked: str) -> None:
