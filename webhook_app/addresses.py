@@ -58,11 +58,7 @@ def called_number(to: str, region: str | None = None) -> str | None:
     user = sip_user(value)
     if user is None:
         return value if is_e164(value) else None
-    national = _national(user, region) if region and not user.startswith("+") else None
-    if national is not None:
-        return national
-    candidate = user if user.startswith("+") else f"+{user}"
-    return candidate if is_e164(candidate) else None
+    return dialable_number(user, region) or (f"+{user}" if is_e164(f"+{user}") else None)
 
 
 def _national(digits: str, region: str) -> str | None:

@@ -93,6 +93,13 @@ class Flows:
 
     def _settings_only_twiml(self) -> dict[str, Twiml]:
         menu, f = self._menu, self._f
+        # Both the fallback and the exhausted IVR ring the operator the same way.
+        operator = {
+            "menu": menu,
+            "number": f.operator_number,
+            "caller_id": self._s.caller_id,
+            "timeout": f.dial_timeout,
+        }
         fixed = {
             "ivr_main": self._render("ivr_main", menu=menu),
             "reprompt_invalid": self._render("ivr_reprompt", menu=menu, message=menu.invalid),
@@ -114,24 +121,12 @@ class Flows:
             ),
             "voicemail_done": self._render("voicemail_done", menu=menu, message=f.voicemail_thanks),
             "voice_fallback": self._render(
-                "voice_fallback",
-                menu=menu,
-                message=f.fallback_message,
-                number=f.operator_number,
-                caller_id=self._s.caller_id,
-                timeout=f.dial_timeout,
+                "voice_fallback", message=f.fallback_message, **operator
             ),
         }
         # Where retries run out: the operator when there is one, else goodbye.
         fixed["operator_or_goodbye"] = (
-            self._render(
-                "dial_operator",
-                menu=menu,
-                message=menu.transferring,
-                number=f.operator_number,
-                caller_id=self._s.caller_id,
-                timeout=f.dial_timeout,
-            )
+            self._render("dial_operator", message=menu.transferring, **operator)
             if f.operator_number
             else fixed["goodbye"]
         )

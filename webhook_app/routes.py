@@ -37,15 +37,13 @@ ROUTES: tuple[Route, ...] = (
     Route("ivr_main", "/voice/inbound"),
     Route("ivr_menu", "/voice/menu", kind="action"),
     Route("sip_inbound", "/voice/sip/inbound"),
-    Route(
-        "dial_status", "/voice/dial/status", kind="action"
-    ),  # <Dial action>: DialCallStatus -> next step
+    # <Dial action>: DialCallStatus -> the next step
+    Route("dial_status", "/voice/dial/status", kind="action"),
     Route("byoc_inbound", "/voice/byoc/inbound"),
     Route("conference_transfer", "/voice/transfer"),
     Route("voicemail", "/voice/voicemail"),
-    Route(
-        "voicemail_done", "/voice/voicemail/done", kind="action"
-    ),  # <Record action> after the message
+    # <Record action>: after the message
+    Route("voicemail_done", "/voice/voicemail/done", kind="action"),
     Route("voice_fallback", "/voice/fallback"),
     Route("trunk_disaster_recovery", "/voice/trunk/disaster-recovery"),
     Route("call_status", "/voice/status", kind="status_callback"),
