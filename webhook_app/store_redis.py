@@ -17,7 +17,7 @@ import redis
 from webhook_app.store import CallEvent, IvrSession, Record, RecordingJob, StoreError
 
 _PREFIX = "{voice}:"  # the braces are a Redis Cluster hash tag: one slot for every key
-_LISTS = {CallEvent: "call_events", RecordingJob: "recording_jobs"}
+_LISTS: dict[type[Record], str] = {CallEvent: "call_events", RecordingJob: "recording_jobs"}
 # KEYS: dedupe key, list; ARGV: ttl seconds, encoded record ("" for none).
 _CLAIM = """
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[1]) then return 0 end
@@ -68,7 +68,7 @@ class RedisStore:
         self._do("delete", f"{self._p}ivr:{call_sid}")
 
     def claim(self, key: str, ttl_seconds: int, record: Record | None = None) -> bool:
-        keys = [f"{self._p}dedupe:{key}", f"{self._p}{_LISTS[type(record)] if record else 'none'}"]
+        keys = [f"{self._p}dedupe:{key}", self._list(type(record)) if record else f"{self._p}none"]
         args: list[str | int] = [ttl_seconds, record.encode() if record is not None else ""]
         try:
             return bool(self._claim(keys=keys, args=args))
@@ -76,20 +76,24 @@ class RedisStore:
             raise StoreError(f"Redis store: {type(exc).__name__}: {exc}") from exc
 
     def call_events(self) -> list[CallEvent]:
-        rows = self._do("lrange", f"{self._p}call_events", 0, -1)
-        return [CallEvent(**json.loads(r)) for r in rows]
+        return [
+            CallEvent(**json.loads(r)) for r in self._do("lrange", self._list(CallEvent), 0, -1)
+        ]
 
     def recording_jobs(self) -> list[RecordingJob]:
-        rows = self._do("lrange", f"{self._p}recording_jobs", 0, -1)
+        rows = self._do("lrange", self._list(RecordingJob), 0, -1)
         return [RecordingJob(**json.loads(r)) for r in rows]
 
     def take_call_events(self, limit: int) -> list[CallEvent]:
-        rows = self._do("lpop", f"{self._p}call_events", limit) or []
+        rows = self._do("lpop", self._list(CallEvent), limit) or []  # atomic in Redis
         return [CallEvent(**json.loads(r)) for r in rows]
 
     def take_recording_jobs(self, limit: int) -> list[RecordingJob]:
-        rows = self._do("lpop", f"{self._p}recording_jobs", limit) or []  # atomic in Redis
+        rows = self._do("lpop", self._list(RecordingJob), limit) or []
         return [RecordingJob(**json.loads(r)) for r in rows]
+
+    def _list(self, kind: type[Record]) -> str:
+        return f"{self._p}{_LISTS[kind]}"
 
     def ping(self) -> None:
         self._do("ping")

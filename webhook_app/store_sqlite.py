@@ -30,9 +30,10 @@ CREATE TABLE IF NOT EXISTS dedupe (key TEXT PRIMARY KEY, expires_at REAL NOT NUL
 CREATE TABLE IF NOT EXISTS call_event (id INTEGER PRIMARY KEY, event TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS recording_job (id INTEGER PRIMARY KEY, job TEXT NOT NULL);
 """
-_INSERT_RECORD: dict[type, str] = {
-    CallEvent: "INSERT INTO call_event (event) VALUES (?)",
-    RecordingJob: "INSERT INTO recording_job (job) VALUES (?)",
+# The queue table and its JSON column of each kind of record (ours, never input).
+_TABLES: dict[type[Record], tuple[str, str]] = {
+    CallEvent: ("call_event", "event"),
+    RecordingJob: ("recording_job", "job"),
 }
 _CHECKPOINT_SECONDS = 1.0
 _PURGE_SECONDS = 60.0
@@ -106,6 +107,18 @@ class SqliteStore:
             except sqlite3.Error as exc:
                 raise StoreError(f"SQLite store {self._path!r}: {exc}") from exc
 
+    @contextmanager
+    def _transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (taken at once: no other process can slip in between)."""
+        with self._connection() as conn:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+
     def _run(self, sql: str, args: tuple[object, ...] = ()) -> sqlite3.Cursor:
         # The same as one statement in `_connection()`, written out: it is the hot path, and
         # a generator-based context manager costs more than the statement's Python side.
@@ -133,55 +146,47 @@ class SqliteStore:
 
     def claim(self, key: str, ttl_seconds: int, record: Record | None = None) -> bool:
         now = self._clock()
-        with self._connection() as conn:
-            # One write transaction: the claim and its record are committed together.
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                # An expired key may be claimed again.
-                conn.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
-                cursor = conn.execute(
-                    "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)",
-                    (key, now + ttl_seconds),
-                )
-                claimed = cursor.rowcount == 1
-                if claimed and record is not None:
-                    conn.execute(_INSERT_RECORD[type(record)], (record.encode(),))
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+        # One transaction: the claim and its record are committed together.
+        with self._transaction() as conn:
+            # An expired key may be claimed again.
+            conn.execute("DELETE FROM dedupe WHERE key = ? AND expires_at <= ?", (key, now))
+            cursor = conn.execute(
+                "INSERT OR IGNORE INTO dedupe (key, expires_at) VALUES (?, ?)",
+                (key, now + ttl_seconds),
+            )
+            claimed = cursor.rowcount == 1
+            if claimed and record is not None:
+                table, column = _TABLES[type(record)]
+                conn.execute(f"INSERT INTO {table} ({column}) VALUES (?)", (record.encode(),))  # noqa: S608
         return claimed
 
     def call_events(self) -> list[CallEvent]:
-        rows = self._run("SELECT event FROM call_event ORDER BY id").fetchall()
-        return [CallEvent(**_json(r[0])) for r in rows]
+        return [CallEvent(**_json(text)) for text in self._list(CallEvent)]
 
     def recording_jobs(self) -> list[RecordingJob]:
-        rows = self._run("SELECT job FROM recording_job ORDER BY id").fetchall()
-        return [RecordingJob(**_json(r[0])) for r in rows]
+        return [RecordingJob(**_json(text)) for text in self._list(RecordingJob)]
 
     def take_call_events(self, limit: int) -> list[CallEvent]:
-        return [CallEvent(**_json(text)) for text in self._take("call_event", "event", limit)]
+        return [CallEvent(**_json(text)) for text in self._take(CallEvent, limit)]
 
     def take_recording_jobs(self, limit: int) -> list[RecordingJob]:
-        return [RecordingJob(**_json(text)) for text in self._take("recording_job", "job", limit)]
+        return [RecordingJob(**_json(text)) for text in self._take(RecordingJob, limit)]
 
-    def _take(self, table: str, column: str, limit: int) -> list[str]:
-        # table and column are ours, never input. One write transaction: two takers in two
-        # processes cannot both read the same rows before either deletes them.
-        with self._connection() as conn:
-            conn.execute("BEGIN IMMEDIATE")
-            try:
-                rows = conn.execute(
-                    f"SELECT id, {column} FROM {table} ORDER BY id LIMIT ?",  # noqa: S608
-                    (limit,),
-                ).fetchall()
-                if rows:
-                    conn.execute(f"DELETE FROM {table} WHERE id <= ?", (rows[-1][0],))  # noqa: S608
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
+    def _list(self, kind: type[Record]) -> list[str]:
+        table, column = _TABLES[kind]
+        rows = self._run(f"SELECT {column} FROM {table} ORDER BY id").fetchall()  # noqa: S608
+        return [text for (text,) in rows]
+
+    def _take(self, kind: type[Record], limit: int) -> list[str]:
+        table, column = _TABLES[kind]
+        # One transaction: two takers in two processes cannot both read the same rows.
+        with self._transaction() as conn:
+            rows = conn.execute(
+                f"SELECT id, {column} FROM {table} ORDER BY id LIMIT ?",  # noqa: S608
+                (limit,),
+            ).fetchall()
+            if rows:
+                conn.execute(f"DELETE FROM {table} WHERE id <= ?", (rows[-1][0],))  # noqa: S608
         return [text for _, text in rows]
 
     def ping(self) -> None:
