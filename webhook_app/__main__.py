@@ -6,7 +6,7 @@ import os
 
 from werkzeug.serving import run_simple
 
-from webhook_app.app import get_app
+from webhook_app.app import serving_app
 from webhook_app.settings import SettingsError, load_settings
 from webhook_app.store import StoreError
 
@@ -15,7 +15,7 @@ def main() -> None:
     """Serve on HOST (127.0.0.1) and PORT; a bad setting or store exits with one clear line."""
     try:
         settings = load_settings(os.environ)
-        app = get_app(os.environ)
+        app = serving_app(settings)
     except (SettingsError, StoreError) as exc:
         raise SystemExit(f"webhook_app: {exc}") from None
     host = os.environ.get("HOST", "127.0.0.1")

@@ -268,7 +268,11 @@ def create_app(settings: Settings, store: Store, **deps: Any) -> WSGIApplication
 
 def get_app(environ: Mapping[str, str] | None = None) -> WSGIApplication:
     """Production entry point (granian, or ``gunicorn 'webhook_app:get_app()'``); reads the env."""
-    settings = load_settings(os.environ if environ is None else environ)
+    return serving_app(load_settings(os.environ if environ is None else environ))
+
+
+def serving_app(settings: Settings) -> WSGIApplication:
+    """The app as a server runs it: JSON logging, the configured store, a frozen heap."""
     logger = configure_logging(settings.log_level)
     store = open_store(settings.store_url)
     app = create_app(settings, store, logger=logger)
