@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webhook_support import GOLDEN, AppFactory, Twilio, make_settings
+from webhook_support import GOLDEN, AppFactory, Clock, Twilio, make_settings
 from werkzeug.test import Client
 
 from infra.urls import webhook_url
@@ -337,14 +337,6 @@ def test_a_conference_recording_callback_without_call_sid_becomes_a_job(
 
 
 # --- the numbers and time limits the flows apply -------------------------------------------
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture

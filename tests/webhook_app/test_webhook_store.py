@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
-from webhook_support import BASE, TOKEN, delete_keys, make_settings
+from webhook_support import BASE, TOKEN, Clock, delete_keys, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import create_app
@@ -20,14 +20,6 @@ from webhook_app.metrics import Metrics
 from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError, open_store
 from webhook_app.store_redis import RedisStore
 from webhook_app.store_sqlite import SqliteStore
-
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 @pytest.fixture(params=["sqlite", "redis"])
