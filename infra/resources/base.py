@@ -46,6 +46,11 @@ PROVIDER_KEY = "__provider"
 Mode = Literal["update", "replace", "local", "write_only"]
 
 
+# SIDs that a create in this process adopted (looked up by unique key instead of creating). The
+# dynamic-provider host is one process per deployment, so this is "adopted during this update".
+_ADOPTED_THIS_RUN: set[str] = set()
+
+
 class ArgsBase(BaseModel):
     """Inputs common to every kind."""
 
@@ -427,6 +432,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
     def create_record(self, api: TwilioApi, args: A) -> Record:
         found = self.lookup(api, args)
         if found is not None:
+            _ADOPTED_THIS_RUN.add(self.record_id(found))
             return self.after_create(api, args, self.adopt(api, args, found))
         # A new resource starts empty: the "" that clears a field on update is noise on create.
         params = {k: v for k, v in self.create_params(args).items() if v != ""}
@@ -434,6 +440,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
             self.kind.host, self.list_path(api, args), params, lambda: self.lookup(api, args)
         )
         if adopted:
+            _ADOPTED_THIS_RUN.add(self.record_id(record))
             record = self.adopt(api, args, record)
         try:
             return self.after_create(api, args, record)
@@ -566,6 +573,11 @@ class TwilioProvider(ResourceProvider, Generic[A]):
         return UpdateResult(self.outputs(api, record, values, self.hashes(args, olds)))
 
     def delete(self, id_: str, props: dict[str, Any]) -> None:
+        if id_ in _ADOPTED_THIS_RUN:
+            # A resource created in this run adopted this record: the spec entry was renamed
+            # (new logical name, same unique key), and the engine deletes the old name after
+            # creating the new one. The record now belongs to the new resource: keep it.
+            return
         props = without_provider(props)
         api = self.api()
         self.guard_recorded(api, props, id_)

@@ -1,0 +1,168 @@
+"""The real Pulumi CLI on a scratch copy of the project, against an emulator.
+
+Each test gets its own project folder (Pulumi.yaml naming the test's own virtualenv, `infra/`
+linked to the real program, one stack file), its own `file://` backend and PULUMI_HOME, and the
+emulator's `TWILIO_*` variables: the CLI and every plugin it starts talk only to that emulator.
+"""
+
+from __future__ import annotations
+
+import copy
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from devtools.engine import Engine
+from devtools.pulumi_cli import find_cli, install_advice
+from emulator.numbers import numbers_in_files
+from emulator.testing import RunningEmulator
+
+ROOT = Path(__file__).resolve().parents[2]
+ENV_KEY = "twilio-voice:environment"
+
+
+def cli_bin() -> Path:
+    """The CLI's bin folder; without one the engine tests skip (and fail under CI=true)."""
+    found = find_cli(ROOT)
+    if found is None:
+        message = f"no Pulumi CLI: run `nox -s pulumi-cli` first. {install_advice()}"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return found
+
+
+def stack_doc(stack: str) -> dict[str, Any]:
+    doc: dict[str, Any] = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text())
+    return doc
+
+
+def stack_numbers(stack: str) -> list[str]:
+    return numbers_in_files([ROOT / f"Pulumi.{stack}.yaml"])
+
+
+def secure_paths(node: Any, path: str = "") -> Iterator[str]:
+    """Config paths (`a.b[0].c`) of every `{secure: ...}` value under `node`."""
+    if isinstance(node, dict):
+        if set(node) == {"secure"}:
+            yield path
+            return
+        for key, value in node.items():
+            yield from secure_paths(value, f"{path}.{key}" if path else str(key))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from secure_paths(value, f"{path}[{index}]")
+
+
+def _replace_secure(node: Any) -> Any:
+    if isinstance(node, dict):
+        if set(node) == {"secure"}:
+            return "set-by-pulumi-config"
+        return {key: _replace_secure(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [_replace_secure(value) for value in node]
+    return node
+
+
+def test_secret(path: str) -> str:
+    """A strong, deterministic stand-in for the secret at `path` (the repo's are ciphertext)."""
+    import hashlib
+
+    return "E2e-" + hashlib.sha256(path.encode()).hexdigest()[:12] + "-Passw0rd"
+
+
+test_secret.__test__ = False  # type: ignore[attr-defined]
+
+
+@dataclass
+class StackProject:
+    """A scratch project with one stack, the engine that runs it, and the emulator it targets."""
+
+    engine: Engine
+    stack: str
+    emu: RunningEmulator
+    folder: Path
+    secrets: dict[str, str]
+
+    @property
+    def stack_file(self) -> Path:
+        return self.folder / f"Pulumi.{self.stack}.yaml"
+
+    def environment(self) -> dict[str, Any]:
+        doc = yaml.safe_load(self.stack_file.read_text())
+        env: dict[str, Any] = doc["config"][ENV_KEY]
+        return env
+
+    def edit(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Change the stack's environment spec in place (what a pull request does)."""
+        doc = yaml.safe_load(self.stack_file.read_text())
+        change(doc["config"][ENV_KEY])
+        self.stack_file.write_text(yaml.safe_dump(doc, sort_keys=False))
+
+    def up(self, *flags: str, check: bool = True) -> str:
+        result = self.engine.up(self.stack, *flags, check=check)
+        return result.stdout + result.stderr
+
+    def preview(self, *flags: str, check: bool = True) -> Any:
+        return self.engine.preview(self.stack, *flags, check=check)
+
+
+def make_project(
+    tmp_path: Path,
+    emu: RunningEmulator,
+    stack: str = "local",
+    *,
+    change: Callable[[dict[str, Any]], None] | None = None,
+    policy_pack: bool = False,
+) -> StackProject:
+    """Copy `stack` into a scratch project, create the stack, set its secrets with the CLI."""
+    folder = tmp_path / "project"
+    folder.mkdir(parents=True)
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    # The program runs in the test's own virtualenv (it has the project installed).
+    project["runtime"]["options"]["virtualenv"] = sys.prefix
+    (folder / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
+    (folder / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
+    if policy_pack:
+        pack = folder / "policy"
+        pack.mkdir()
+        meta = yaml.safe_load((ROOT / "infra/policy/PulumiPolicy.yaml").read_text())
+        meta["runtime"]["options"]["virtualenv"] = sys.prefix
+        (pack / "PulumiPolicy.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
+        (pack / "__main__.py").write_text((ROOT / "infra/policy/__main__.py").read_text())
+    doc = copy.deepcopy(stack_doc(stack))
+    doc.pop("encryptionsalt", None)
+    paths = list(secure_paths(doc.get("config", {})))
+    doc["config"] = _replace_secure(doc.get("config", {}))
+    if change is not None:
+        change(doc["config"][ENV_KEY])
+    (folder / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    engine = Engine(
+        bin_dir=cli_bin(),
+        project_dir=folder,
+        state_dir=tmp_path / "state",
+        extra_env=emu.env(),
+        home=tmp_path / "pulumi-home",
+    )
+    engine.select(stack)
+    secrets: dict[str, str] = {}
+    for path in paths:
+        key, _, rest = path.partition(".")
+        secrets[path] = test_secret(path)
+        engine.set_config(stack, path, secrets[path], secret=True, path=bool(rest))
+    return StackProject(engine, stack, emu, folder, secrets)
+
+
+def live(emu: RunningEmulator, kind: str) -> list[dict[str, Any]]:
+    return list(emu.admin.resources(kind))
+
+
+def counts(emu: RunningEmulator) -> dict[str, int]:
+    data: dict[str, int] = emu.admin.request("GET", "/counts")
+    return data
