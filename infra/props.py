@@ -1,14 +1,13 @@
 """The provider props each spec entry declares, apart from references to other resources.
 
-The Pulumi program (`infra.environment`) adds the SIDs of the resources an entry refers to and
-registers the result; drift detection (`infra.drift.declared`) adds the referenced resources'
-keys and compares the result with the live account. Both start from these functions, so
-`pulumi up` and `python -m infra drift` always mean the same thing by "declared".
+Only the plan (`infra.plan`) calls these; the program and drift both read its nodes, so
+`pulumi up` and `python -m infra drift` always mean the same thing by "declared". Webhook URLs
+and methods come from `infra.urls`.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Protocol
 
 import phonenumbers
 
@@ -18,12 +17,24 @@ from infra.urls import disaster_recovery_props, voice_props
 Props = dict[str, Any]
 
 
-def credential_list_props(clist: spec.CredentialList) -> Props:
-    return {"friendly_name": clist.friendly_name or clist.name}
+class _Named(Protocol):
+    @property
+    def name(self) -> str: ...
+    @property
+    def friendly_name(self) -> str | None: ...
 
 
-def ip_access_control_list_props(acl: spec.IpAccessControlList) -> Props:
-    return {"friendly_name": acl.friendly_name or acl.name}
+def named(entry: _Named) -> Props:
+    """The friendly name of a list, ACL, application, policy or record: its own, else its name."""
+    return {"friendly_name": entry.friendly_name or entry.name}
+
+
+credential_list_props = ip_access_control_list_props = connection_policy_props = named
+
+
+def credential_props(cred: spec.Credential) -> Props:
+    """The password stays a spec `Secret`: the program makes it a Pulumi secret again."""
+    return {"username": cred.username, "password": cred.password}
 
 
 def ip_address_props(ip: spec.IpAddress) -> Props:
@@ -35,11 +46,7 @@ def ip_address_props(ip: spec.IpAddress) -> Props:
 
 
 def application_props(base: str, app: spec.Application) -> Props:
-    return {"friendly_name": app.friendly_name or app.name, **voice_props(base, app)}
-
-
-def connection_policy_props(policy: spec.ConnectionPolicy) -> Props:
-    return {"friendly_name": policy.friendly_name or policy.name}
+    return {**named(app), **voice_props(base, app)}
 
 
 def connection_policy_target_props(target: spec.ConnectionPolicyTarget) -> Props:
@@ -56,7 +63,7 @@ def sip_domain_props(base: str, domain: spec.SipDomain) -> Props:
     """Without `byoc_trunk_sid` (a reference)."""
     return {
         "domain_name": domain.domain_name,
-        "friendly_name": domain.friendly_name or domain.name,
+        **named(domain),
         **voice_props(base, domain, "voice_status_callback_url"),
         "sip_registration": domain.sip_registration,
         "secure": domain.secure,
@@ -67,7 +74,7 @@ def sip_domain_props(base: str, domain: spec.SipDomain) -> Props:
 def byoc_trunk_props(base: str, byoc: spec.ByocTrunk) -> Props:
     """Without `connection_policy_sid` and `from_domain_sid` (references)."""
     return {
-        "friendly_name": byoc.friendly_name or byoc.name,
+        **named(byoc),
         **voice_props(base, byoc, "status_callback_url"),
         "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
     }
@@ -76,7 +83,7 @@ def byoc_trunk_props(base: str, byoc: spec.ByocTrunk) -> Props:
 def trunk_props(base: str, trunk: spec.Trunk) -> Props:
     return {
         "domain_name": trunk.domain_name,
-        "friendly_name": trunk.friendly_name or trunk.name,
+        **named(trunk),
         "secure": trunk.secure,
         "cnam_lookup_enabled": trunk.cnam_lookup_enabled,
         "transfer_mode": trunk.transfer_mode,
@@ -99,7 +106,7 @@ def origination_url_props(url: spec.OriginationUrl) -> Props:
 
 
 def incoming_phone_number_props(base: str, number: spec.PhoneNumber) -> Props:
-    """Without `voice_application_sid` / `trunk_sid` (references) and the release opt-in.
+    """Without `voice_application_sid` / `trunk_sid` (references).
 
     A number without a `friendly_name` in the spec gets Twilio's default name back, so removing
     the name from the spec resets it rather than leaving the old one stuck.
@@ -108,6 +115,7 @@ def incoming_phone_number_props(base: str, number: spec.PhoneNumber) -> Props:
         "phone_number": number.e164,
         "friendly_name": number.friendly_name or default_number_name(number.e164),
         **voice_props(base, number),
+        "release_on_destroy": number.release_on_destroy,
     }
 
 
@@ -119,7 +127,7 @@ def default_number_name(e164: str) -> str:
 
 def ip_record_props(record: spec.IpRecord) -> Props:
     return {
-        "friendly_name": record.friendly_name or record.name,
+        **named(record),
         "ip_address": record.ip_address,
         "cidr_prefix_length": record.cidr_prefix_length,
     }

@@ -9,9 +9,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit, urlunsplit
 
 from webhook_app.routes import ROUTES_BY_FLOW, Route
+
+# The one join of base URL and route path; the app checks signatures against the same URL.
+from webhook_app.routes import join_url as join_url
 
 
 class UnknownFlowError(ValueError):
@@ -58,13 +60,6 @@ def route_for(flow: str, routes: Mapping[str, Route] = ROUTES_BY_FLOW) -> Route:
         valid = ", ".join(sorted(f for f, r in routes.items() if r.twilio))
         raise UnknownFlowError(f"unknown flow {flow!r}; use one of: {valid}")
     return route
-
-
-def join_url(base: str, path: str) -> str:
-    """`https://h/prefix/` + `/voice/x` -> `https://h/prefix/voice/x` (no double slashes)."""
-    parts = urlsplit(base)
-    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
-    return urlunsplit((parts.scheme, parts.netloc, joined, "", ""))
 
 
 def webhook_url(base: str, flow: str) -> str:

@@ -13,12 +13,12 @@ from webhook_app.store import StoreError
 
 def main() -> None:
     """Serve on HOST (127.0.0.1) and PORT; a bad setting or store exits with one clear line."""
+    host = os.environ.get("HOST", "127.0.0.1")
     try:
         settings = load_settings(os.environ)
-        app = serving_app(settings)
+        app = serving_app(settings, bind_host=host)
     except (SettingsError, StoreError) as exc:
         raise SystemExit(f"webhook_app: {exc}") from None
-    host = os.environ.get("HOST", "127.0.0.1")
     run_simple(host, settings.port, app, threaded=True)
 
 

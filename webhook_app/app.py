@@ -2,10 +2,13 @@
 
 This is the only module that touches ``environ`` and ``start_response``.
 
-Behind a reverse proxy set ``TRUSTED_PROXY_HOPS`` to the number of proxies in front of the app:
-werkzeug's ``ProxyFix`` then takes scheme, host and prefix from that many ``X-Forwarded-*``
-hops, and the signature is checked against the URL Twilio really used. With the default 0,
-forwarded headers are ignored (a client could forge them), as ``ProxyFix``'s own docs advise.
+Twilio signs the URL the stack configured: ``PUBLIC_BASE_URL`` + route path (the join
+``infra.urls`` makes, ``webhook_app.routes.join_url``) + the query. The signature is checked
+against that URL first, whatever Host or port the request arrived on; the URL rebuilt from the
+request is only a second candidate. Behind a reverse proxy ``TRUSTED_PROXY_HOPS`` may name the
+number of proxies in front of the app: werkzeug's ``ProxyFix`` then takes scheme, host and prefix
+for that second candidate from that many ``X-Forwarded-*`` hops. With the default 0, forwarded
+headers are ignored (a client could forge them), as ``ProxyFix``'s own docs advise.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import TYPE_CHECKING, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from werkzeug.exceptions import (
     BadRequest,
@@ -36,10 +39,11 @@ from webhook_app.flows import CallRequest, Flows, Handler
 from webhook_app.forms import parse_form
 from webhook_app.logs import LOGGER_NAME, RequestLog, configure_logging
 from webhook_app.metrics import Metrics
+from webhook_app.public_base import startup_warnings
 from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
-from webhook_app.routes import ROUTES
+from webhook_app.routes import ROUTES, join_url
 from webhook_app.settings import Settings, load_settings
-from webhook_app.signature import is_valid_signature, signature_algorithm
+from webhook_app.signature import matching_url, signature_algorithm
 from webhook_app.store import Store, StoreError, open_store
 
 if TYPE_CHECKING:
@@ -48,6 +52,7 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 64 * 1024
 _PATH_SAFE = "!$&'()*+,/:;=@%"
 _LOGGED_PARAMS = ("From", "To")
+_LOGGED_URL_CHARS = 512  # a refused request's URLs are logged up to this length
 
 
 class TwilioRequest(Request):
@@ -70,8 +75,8 @@ def build_url_map() -> Map:
     )
 
 
-def public_url(environ: WSGIEnvironment) -> str:
-    """The URL as the client (Twilio) requested it, after ProxyFix: what Twilio signed."""
+def request_url(environ: WSGIEnvironment) -> str:
+    """The URL as the client requested it (after ProxyFix): the second signature candidate."""
     host = environ.get("HTTP_HOST") or f"{environ['SERVER_NAME']}:{environ['SERVER_PORT']}"
     path = quote(environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""), safe=_PATH_SAFE)
     query = environ.get("QUERY_STRING", "")
@@ -123,7 +128,10 @@ class WebhookApp:
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._request_log = RequestLog(self._log)
         self._clock = clock
-        self._token = settings.auth_token.get_secret_value().encode("utf-8")
+        self._tokens = settings.signing_keys()  # primary first; never logged
+        self._public_base = settings.public_base_url
+        self._public_urls: dict[str, str] = {}  # PATH_INFO -> PUBLIC_BASE_URL + path
+        self._foreign_origins: set[str] = set()  # request origins already warned about
         self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
         renderer = renderer or Renderer(make_environment())
         flows = Flows(settings, store, renderer, self.metrics, self._log)
@@ -191,6 +199,7 @@ class WebhookApp:
         """The request's parameters, once its X-Twilio-Signature proves it came from Twilio."""
         signature = environ.get("HTTP_X_TWILIO_SIGNATURE", "")
         if not signature:
+            self._refuse(flow, "is missing", self._public_url(environ), request_url(environ))
             raise Forbidden("X-Twilio-Signature is missing")
         mimetype = environ.get("CONTENT_TYPE", "").partition(";")[0].strip().lower()
         try:
@@ -216,13 +225,56 @@ class WebhookApp:
             signed = text
         else:
             raise UnsupportedMediaType("send application/x-www-form-urlencoded or JSON")
-        url = public_url(environ)
         algorithm = signature_algorithm(environ.get("HTTP_X_TWILIO_WEBHOOKS_SIGNATURE_SETTINGS"))
-        if not is_valid_signature(self._token, url, signed, signature, algorithm):
-            raise Forbidden("X-Twilio-Signature does not match this URL and body")
+        public = self._public_url(environ)
+        if matching_url(self._tokens, (public,), signed, signature, algorithm) is None:
+            # Second candidate: the URL the request arrived on (ProxyFix applied), if another.
+            derived = request_url(environ)
+            if derived == public or not matching_url(
+                self._tokens, (derived,), signed, signature, algorithm
+            ):
+                self._refuse(flow, "does not match", public, derived)
+                raise Forbidden("X-Twilio-Signature does not match this URL and body")
+            self._warn_foreign_origin(public, derived)
         if isinstance(signed, str):
             params = _json_params(signed)
         return params
+
+    def _public_url(self, environ: WSGIEnvironment) -> str:
+        """``PUBLIC_BASE_URL`` + path + query: the URL the stack configured, so Twilio signed."""
+        path = environ.get("PATH_INFO", "")
+        url = self._public_urls.get(path)
+        if url is None:
+            url = join_url(self._public_base, quote(path, safe=_PATH_SAFE))
+            if len(self._public_urls) < 256:  # routed paths only: a bounded few per route
+                self._public_urls[path] = url
+        query = environ.get("QUERY_STRING", "")
+        return f"{url}?{query}" if query else url
+
+    def _refuse(self, flow: str, problem: str, public: str, derived: str) -> None:
+        """Log a refused signature with the URLs it was checked against (never the secrets)."""
+        checked = [public] if derived == public else [public, derived]
+        self._log.warning(
+            f"X-Twilio-Signature {problem}: refused with 403. Twilio signs the URL it was "
+            "configured with, using the account's Auth Token: check PUBLIC_BASE_URL (and "
+            "TWILIO_AUTH_TOKEN / TWILIO_AUTH_TOKEN_SECONDARY) against the stack",
+            extra={"flow": flow, "urls_checked": [u[:_LOGGED_URL_CHARS] for u in checked]},
+        )
+
+    def _warn_foreign_origin(self, public: str, derived: str) -> None:
+        """Once per origin: a request signed for the URL it arrived on, not PUBLIC_BASE_URL."""
+        origin = urlsplit(derived).netloc
+        if origin in self._foreign_origins or len(self._foreign_origins) >= 16:
+            return
+        self._foreign_origins.add(origin)
+        self._log.warning(
+            "a request was signed for the URL it arrived on, not for PUBLIC_BASE_URL: accepted, "
+            "but set PUBLIC_BASE_URL to the base URL Twilio calls (the stack's public_base_url)",
+            extra={
+                "url_signed": derived[:_LOGGED_URL_CHARS],
+                "public_url": public[:_LOGGED_URL_CHARS],
+            },
+        )
 
     def _operational(self, flow: str) -> tuple[int, bytes, str]:
         if flow == "metrics":
@@ -271,9 +323,15 @@ def get_app(environ: Mapping[str, str] | None = None) -> WSGIApplication:
     return serving_app(load_settings(os.environ if environ is None else environ))
 
 
-def serving_app(settings: Settings) -> WSGIApplication:
-    """The app as a server runs it: JSON logging, the configured store, a frozen heap."""
+def serving_app(settings: Settings, bind_host: str | None = None) -> WSGIApplication:
+    """The app as a server runs it: JSON logging, the configured store, a frozen heap.
+
+    ``bind_host`` is the interface the server listens on, when known (``python -m
+    webhook_app``): an app on loopback may have a loopback ``PUBLIC_BASE_URL`` unwarned.
+    """
     logger = configure_logging(settings.log_level)
+    for warning in startup_warnings(settings.public_base_url, bind_host):
+        logger.warning(warning, extra={"setting": "PUBLIC_BASE_URL"})
     store = open_store(settings.store_url)
     app = create_app(settings, store, logger=logger)
     # Everything loaded so far lives as long as the worker: move it out of the collector's

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Literal
+from urllib.parse import urlsplit, urlunsplit
 
 # twiml: answers a call (a voice, fallback or disaster-recovery URL may point here);
 # action: continues a flow the app's own TwiML started (<Gather>/<Dial>/<Record> action);
@@ -53,3 +54,14 @@ ROUTES: tuple[Route, ...] = (
 )
 
 ROUTES_BY_FLOW: dict[str, Route] = {r.flow: r for r in ROUTES}
+
+
+def join_url(base: str, path: str) -> str:
+    """`https://h/prefix/` + `/voice/x` -> `https://h/prefix/voice/x` (no double slashes).
+
+    The one join of a public base URL and a route path: `infra.urls` configures Twilio with
+    it, and the app checks X-Twilio-Signature against the URL it gives (`webhook_app.app`).
+    """
+    parts = urlsplit(base)
+    joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
+    return urlunsplit((parts.scheme, parts.netloc, joined, "", ""))

@@ -1,8 +1,9 @@
 """Settings: environment variables for the deployment, a YAML/TOML file for the call flows.
 
 Environment (names kept so operators' existing env files keep working):
-``TWILIO_AUTH_TOKEN`` (required), ``PUBLIC_BASE_URL``, ``TWILIO_CALLER_ID``, ``PORT``,
-``LOG_LEVEL``, ``VOICE_STORE_URL``, ``VOICE_SETTINGS_FILE`` and ``TRUSTED_PROXY_HOPS``.
+``TWILIO_AUTH_TOKEN`` (required), ``TWILIO_AUTH_TOKEN_SECONDARY`` (while rotating it),
+``PUBLIC_BASE_URL``, ``TWILIO_CALLER_ID``, ``PORT``, ``LOG_LEVEL``, ``VOICE_STORE_URL``,
+``VOICE_SETTINGS_FILE`` and ``TRUSTED_PROXY_HOPS``.
 The flow settings (menu, operator, SIP users, BYOC routes, disaster recovery) come from the file
 named by ``VOICE_SETTINGS_FILE``; without it the embedded defaults below apply.
 """
@@ -28,6 +29,7 @@ from pydantic import (
 )
 
 ENV_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"  # noqa: S105 (a variable name, not a secret)
+ENV_AUTH_TOKEN_SECONDARY = "TWILIO_AUTH_TOKEN_SECONDARY"  # noqa: S105 (a variable name)
 ENV_SETTINGS_FILE = "VOICE_SETTINGS_FILE"
 
 ActionKind = Literal["dial", "sip", "conference", "voicemail", "operator"]
@@ -208,6 +210,9 @@ class Settings(_Model):
     """The whole configuration of one app process."""
 
     auth_token: SecretStr
+    # During a rotation (docs/webhook-app.md, "Rotating the auth token"): a request signed
+    # with either token is accepted.
+    auth_token_secondary: SecretStr | None = None
     public_base_url: str = "http://127.0.0.1:8080"
     caller_id: str | None = None
     port: int = Field(default=8080, ge=1, le=65535)
@@ -227,6 +232,12 @@ class Settings(_Model):
     @classmethod
     def _caller_id(cls, value: str | None) -> str | None:
         return None if not value else check_e164(value)
+
+    def signing_keys(self) -> tuple[bytes, ...]:
+        """The tokens a signature may be made with, UTF-8 encoded: the primary first."""
+        tokens = [self.auth_token, self.auth_token_secondary]
+        keys = [t.get_secret_value().encode("utf-8") for t in tokens if t is not None]
+        return tuple(dict.fromkeys(keys))  # the same token twice would cost a second HMAC
 
 
 def read_flow_settings(path: Path) -> FlowSettings:
@@ -260,6 +271,7 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
     port = environ.get("PORT", "8080")
     raw: dict[str, object] = {
         "auth_token": token,
+        "auth_token_secondary": environ.get(ENV_AUTH_TOKEN_SECONDARY) or None,
         "public_base_url": environ.get("PUBLIC_BASE_URL", f"http://127.0.0.1:{port}"),
         "caller_id": environ.get("TWILIO_CALLER_ID") or None,
         "port": port,
@@ -275,6 +287,8 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
 
 
 _ENV_NAMES = {
+    "auth_token": ENV_AUTH_TOKEN,
+    "auth_token_secondary": ENV_AUTH_TOKEN_SECONDARY,
     "public_base_url": "PUBLIC_BASE_URL",
     "caller_id": "TWILIO_CALLER_ID",
     "port": "PORT",

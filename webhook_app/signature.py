@@ -16,7 +16,7 @@ import functools
 import hashlib
 import hmac
 import itertools
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import ParseResult, parse_qs, urlparse
 
 HMAC_SHA1 = "HMAC_SHA1"
@@ -88,30 +88,44 @@ def is_valid_signature(
         signature: the ``X-Twilio-Signature`` header value.
         algorithm: from :func:`signature_algorithm`; None means HMAC_SHA1.
     """
+    return matching_url((token,), (uri,), params, signature, algorithm) is not None
+
+
+def matching_url(
+    tokens: Sequence[bytes],
+    uris: Iterable[str],
+    params: Pairs | str,
+    signature: str,
+    algorithm: str | None = None,
+) -> str | None:
+    """The first of ``uris`` that ``signature`` signs under one of ``tokens``; else None.
+
+    Candidates are tried in order, each URL with every token (the primary first), so the
+    common request (the first URL, the primary token) costs one HMAC. The parameter string is
+    built once for all of them. Arguments as in :func:`is_valid_signature`.
+    """
     algo = (algorithm or HMAC_SHA1).upper()
-    if algo not in _DIGESTS:
-        return False
-    try:
-        query_string, with_port, without_port = _url_forms(uri)
-        body_ok = True
-        if isinstance(params, str):
-            query = parse_qs(query_string)
-            if "bodySHA256" in query:
-                digest = hashlib.sha256(params.encode("utf-8")).hexdigest()
-                body_ok = _equal(digest, query["bodySHA256"][0])
-                suffix = ""
-            elif params:
-                return False  # the SDK raises TypeError here: a body it cannot sign
-            else:
-                suffix = ""
-        else:
-            suffix = params_string(params)
-        # Try the form the URL arrived in first: one HMAC instead of two when it matches.
-        # (Which form matched is no secret, so the short cut leaks nothing.)
-        first, second = (with_port, without_port) if uri == with_port else (without_port, with_port)
-        valid = _equal(compute_signature(token, first + suffix, algo), signature) or _equal(
-            compute_signature(token, second + suffix, algo), signature
-        )
-    except (ValueError, UnicodeError):
-        return False  # bad port or unencodable text: the SDK raises, we refuse
-    return body_ok and valid
+    if algo not in _DIGESTS or not signature:
+        return None
+    suffix = "" if isinstance(params, str) else params_string(params)
+    for uri in uris:
+        try:
+            query_string, with_port, without_port = _url_forms(uri)
+            if isinstance(params, str):
+                query = parse_qs(query_string)
+                if "bodySHA256" in query:
+                    digest = hashlib.sha256(params.encode("utf-8")).hexdigest()
+                    if not _equal(digest, query["bodySHA256"][0]):
+                        continue
+                elif params:
+                    continue  # the SDK raises TypeError here: a body it cannot sign
+            # Try the form the URL arrived in first: one HMAC instead of two when it matches.
+            # (Which form matched is no secret, so the short cut leaks nothing.)
+            forms = (with_port, without_port) if uri == with_port else (without_port, with_port)
+            for token in tokens:
+                for form in forms:
+                    if _equal(compute_signature(token, form + suffix, algo), signature):
+                        return uri
+        except (ValueError, UnicodeError):
+            continue  # bad port or unencodable text: the SDK raises, we refuse
+    return None

@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any, Protocol
 
-from infra.drift.declared import ip_record_key
 from infra.drift.kinds import REF_FIELDS, normalise_live
 from infra.drift.model import Item
+from infra.kinds import KIND_META
 
 Record = dict[str, Any]
 
@@ -96,14 +96,7 @@ class Collector:
         """List a top-level collection; return SID -> key of what it holds."""
         keys: dict[str, str] = {}
         for r in self.api.list(host, path):
-            if kind in ("SipDomain", "Trunk"):
-                natural = _text(r.get("domain_name"))
-            elif kind == "IpRecord":
-                natural = ip_record_key(_text(r.get("ip_address")), r.get("cidr_prefix_length", 32))
-            elif kind == "IncomingPhoneNumber":
-                natural = _text(r.get("phone_number"))
-            else:
-                natural = _text(r.get("friendly_name"))
+            natural = KIND_META[kind].natural_key(r, {"cidr_prefix_length": 32})
             if kind == "Trunk" and not isinstance(r.get("recording"), Mapping):
                 # Not embedded in this answer: one fetch for this trunk.
                 r = {

@@ -61,9 +61,11 @@ def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssu
         "domain names are unique in Twilio; change one",
     )
     issues += _nested_duplicates(env)
-    issues += _references(env)
+    references = _references(env)
+    issues += references
     issues += _sip_registration(env)
-    issues += _byoc_domain_cycles(env)
+    if not references:
+        issues += _reference_cycles(env)
     return issues
 
 
@@ -246,16 +248,28 @@ def _sip_registration(env: Environment) -> list[SpecIssue]:
     ]
 
 
-def _byoc_domain_cycles(env: Environment) -> list[SpecIssue]:
-    """A domain and a BYOC trunk naming each other cannot be created: each needs the other."""
-    from_domain = {b.name: b.from_domain for b in env.byoc_trunks}
-    return [
-        SpecIssue(
-            f"sip_domains[{i}].byoc_trunk",
-            f"SIP domain '{d.name}' and BYOC trunk '{d.byoc_trunk}' refer to each other "
-            f"(byoc_trunks[].from_domain), a cycle that cannot be created; remove one of the "
-            f"two references",
-        )
-        for i, d in enumerate(env.sip_domains)
-        if d.byoc_trunk is not None and from_domain.get(d.byoc_trunk) == d.name
-    ]
+def _reference_cycles(env: Environment) -> list[SpecIssue]:
+    """References that cannot be created in any order (a SIP domain and a BYOC trunk naming
+    each other): the plan's own cycle check, with the path of the reference to drop."""
+    # Imported here: the plan reads the spec models, whose package imports this module.
+    from infra.plan import reference_cycles, spec_ref
+
+    issues = []
+    for cycle in reference_cycles(env):
+        refs = list(dict.fromkeys(cycle))
+        kind, name = next((r for r in refs if r[0] == "SipDomain"), refs[0])
+        index = next(i for i, d in enumerate(env.sip_domains) if d.name == name)
+        if len(refs) == 2:
+            message = (
+                f"SIP domain '{name}' and BYOC trunk '{refs[1 - refs.index((kind, name))][1]}' "
+                "refer to each other (byoc_trunks[].from_domain), a cycle that cannot be "
+                "created; remove one of the two references"
+            )
+        else:
+            chain = " -> ".join(spec_ref(r) for r in cycle)
+            message = (
+                f"reference cycle {chain} cannot be created (each needs the next one's SID); "
+                "remove one of its byoc_trunk / from_domain references"
+            )
+        issues.append(SpecIssue(f"sip_domains[{index}].byoc_trunk", message))
+    return issues

@@ -298,11 +298,14 @@ def test_logs_are_json_with_call_sid_and_masked_numbers(
     twilio = make_twilio(logger=configure_logging("INFO", stream))
     twilio.post("/voice/inbound", call_params)
     twilio.post("/voice/inbound", call_params, signature="bad")
-    lines = [json.loads(line) for line in stream.getvalue().splitlines()]
+    logged = [json.loads(line) for line in stream.getvalue().splitlines()]
+    lines = [line for line in logged if line["msg"] == "webhook"]
     assert lines[0]["call_sid"] == call_params["CallSid"]
     assert lines[0]["from"] == "+1212****199"
     assert lines[0]["to"] == "+1415****100"
     assert [line["status"] for line in lines] == [200, 403]
+    [refused] = [line for line in logged if line["level"] == "WARNING"]
+    assert refused["urls_checked"] == [BASE + "/voice/inbound"]
     text = stream.getvalue()
     assert "5550199" not in text
     assert TOKEN not in text

@@ -13,8 +13,9 @@ import pytest
 from program_mocks import ROOT, kind_sid, run_program
 from pulumi.runtime import rpc
 
-from infra.drift.declared import declared_items, ip_record_key
+from infra.drift.declared import declared_items
 from infra.drift.kinds import KIND_INFO, PARENT_FIELDS
+from infra.kinds import KIND_META
 from infra.spec import load_stack_file
 
 NOT_PROPS = {"__provider", "expected_account_sid", "release_on_destroy", "password"}
@@ -56,9 +57,7 @@ def program_view(stack: str) -> dict[tuple[str, str], dict[str, Any]]:
         if r.kind in TOP_KEY:
             keys[kind_sid(r.typ, r.name)] = props[TOP_KEY[r.kind]]
         elif r.kind == "IpRecord":
-            keys[kind_sid(r.typ, r.name)] = ip_record_key(
-                props["ip_address"], props["cidr_prefix_length"]
-            )
+            keys[kind_sid(r.typ, r.name)] = KIND_META["IpRecord"].natural_key(props)
         elif r.kind not in CHILD_KEY and r.kind not in ASSOC_KEY:
             keys[kind_sid(r.typ, r.name)] = props["friendly_name"]
     view: dict[tuple[str, str], dict[str, Any]] = {}
