@@ -83,6 +83,8 @@ def tests(session: nox.Session) -> None:
     """The whole offline test suite (pure, provider, program, lifecycle, contract, app)."""
     install_project(session)
     oai = ensure_openapi_specs(session)
+    # The e2e tests drive the real Pulumi CLI: build it first when it is missing (cached).
+    ensure_engine(session)
     env = {"TWILIO_OAI_DIR": str(oai)}
     args = session.posargs or ["-n", "2", "--dist", "loadgroup"]
     session.run("pytest", *args, env=env)
@@ -114,11 +116,23 @@ def contract(session: nox.Session) -> None:
     session.run("pytest", "-m", "contract", "-s", *session.posargs, env=env)
 
 
+@nox.session(name="pulumi-cli", python=PYTHON)
+def pulumi_cli(session: nox.Session) -> None:
+    """Build the pinned Pulumi CLI from its Go modules into .cache/pulumi (once); print its bin."""
+    install_project(session)
+    session.run("python", "-m", "devtools.pulumi_cli", "build", "--project-dir", str(ROOT))
+
+
+def ensure_engine(session: nox.Session) -> None:
+    """A usable CLI for the e2e tests: PATH's when compatible, else the cached build (built now)."""
+    session.run("python", "-m", "devtools.pulumi_cli", "ensure", "--project-dir", str(ROOT))
+
+
 @nox.session(python=PYTHON)
 def local(session: nox.Session) -> None:
-    """The main job: emulator + webhook app + `local` stack applied (pulumi up or offline)."""
+    """The main job: validate, emulator + webhook app, real `pulumi up --stack local`, a call."""
     install_project(session)
-    session.run("python", "-m", "infra.local_job", "--project-dir", str(ROOT), *session.posargs)
+    session.run("python", "-m", "devtools.local_job", "--project-dir", str(ROOT), *session.posargs)
 
 
 # The team's shared folder sits beside the checkout (../shared); VOICE_BENCH_DIR overrides it.

@@ -3,8 +3,9 @@
 Steps, each printed as it runs:
 1. validate the `local` stack's environment spec;
 2. start the Twilio emulator and the webhook app on loopback;
-3. apply the stack: `pulumi up --stack local --yes` (file backend under .cache/) when the Pulumi
-   CLI is installed, otherwise the offline harness (`python -m infra.offline up`) as a stand-in;
+3. apply the stack with the real Pulumi engine: `pulumi up --stack local --yes` on a file backend
+   under .cache/ (`pulumi` from PATH when compatible, else the one `nox -s pulumi-cli` builds from
+   Go modules; built here first when missing and Go is present);
 4. show what now exists in the emulator, per kind;
 5. place a signed test call to the app (`ivr_main`) and print the TwiML it answers;
 6. stop both servers.
@@ -21,6 +22,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import textwrap
 import time
 import urllib.error
 import urllib.request
@@ -34,15 +36,13 @@ from xml.etree import ElementTree
 
 import yaml
 
+from devtools.pulumi_cli import build, engine_env, find_cli, install_advice
 from infra import spec
 from infra.twilio_http import BASE_URL_ENV
 from infra.urls import webhook_url
 
 STACK = "local"
-PULUMI_INSTALL_URL = "https://www.pulumi.com/docs/install/"
 DEFAULT_EMULATOR_PORT = 4010
-# Only encrypts the offline `local` stack's secrets (emulator credentials); override by env.
-LOCAL_PASSPHRASE = "local-stack-passphrase"  # noqa: S105
 STARTUP_TIMEOUT = 30.0
 
 
@@ -71,9 +71,10 @@ def read_settings(project_dir: Path) -> LocalSettings:
     published local defaults apply (the `local` stack never talks to Twilio).
     """
     from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
+    from infra.spec.stackfile import read_yaml_file
 
     raw = spec.read_stack_environment(project_dir, STACK)
-    data = yaml.safe_load((project_dir / f"Pulumi.{STACK}.yaml").read_text()) or {}
+    data = read_yaml_file(project_dir / f"Pulumi.{STACK}.yaml") or {}
     config: Mapping[str, Any] = data.get("config") or {}
     creds: Mapping[str, Any] = raw.get("credentials") or {}
     account_sid = str(
@@ -203,48 +204,68 @@ def stack_python(project_dir: Path) -> Path:
 
 
 def ensure_stack_venv(project_dir: Path) -> int:
-    """Pulumi runs the program in the stack's virtualenv: make sure `infra` is installed there."""
+    """Pulumi runs the program in the stack's virtualenv: make sure `infra` is installed there.
+
+    With the `policy` extra, so that `pulumi preview --policy-pack infra/policy` works too.
+    """
     python = stack_python(project_dir)
-    probe = [str(python), "-c", "import infra.program, pulumi, twilio"]
+    probe = [str(python), "-c", "import infra.program, pulumi, pulumi_policy, twilio"]
     if python.exists() and subprocess.run(probe, capture_output=True, check=False).returncode == 0:  # noqa: S603
         return 0
-    Steps.say(f"Installing the project into {python.parent.parent} (the program's virtualenv)")
+    venv = python.parent.parent
+    Steps.say(f"Installing the project into {venv} (the virtualenv Pulumi.yaml names)")
+    uv = shutil.which("uv")
     if not python.exists():
-        code = run(
-            [sys.executable, "-m", "venv", str(python.parent.parent)], os.environ, project_dir
-        )
+        create = [uv, "venv", "-q", "-p", sys.executable, str(venv)] if uv else None
+        code = run(create or [sys.executable, "-m", "venv", str(venv)], os.environ, project_dir)
         if code != 0:
             return code
-    return run(
-        [str(python), "-m", "pip", "install", "-q", "-e", str(project_dir)], os.environ, project_dir
-    )
+    target = f"{project_dir}[policy]"
+    if uv:
+        return run(
+            [uv, "pip", "install", "-q", "-p", str(python), "-e", target], os.environ, project_dir
+        )
+    return run([str(python), "-m", "pip", "install", "-q", "-e", target], os.environ, project_dir)
 
 
-def pulumi_up(project_dir: Path, env: Mapping[str, str], pulumi: str) -> int:
-    """`pulumi up --stack local --yes` against a file backend under .cache/."""
+def pulumi_up(project_dir: Path, env: Mapping[str, str], bin_folder: Path) -> int:
+    """`pulumi up --stack local --yes` against a file backend under .cache/, output streamed."""
     code = ensure_stack_venv(project_dir)
     if code != 0:
         return code
-    backend = project_dir / ".cache" / "pulumi-state"
-    backend.mkdir(parents=True, exist_ok=True)
-    env = {
-        **env,
-        "PULUMI_BACKEND_URL": f"file://{backend}",
-        "PULUMI_CONFIG_PASSPHRASE": os.environ.get("PULUMI_CONFIG_PASSPHRASE", LOCAL_PASSPHRASE),
-        "PULUMI_SKIP_UPDATE_CHECK": "true",
-    }
-    # First run: creates the stack in the file backend (a passphrase salt is added to the file).
-    code = run([pulumi, "stack", "select", "--create", STACK], env, project_dir)
+    engine_vars = engine_env(
+        bin_folder,
+        project_dir / ".cache" / "pulumi-state",
+        env,
+        home=project_dir / ".cache" / "pulumi-home",
+    )
+    pulumi = str(bin_folder / "pulumi")
+    # First run: creates the stack in the file backend (Pulumi.local.yaml carries its salt).
+    code = run(
+        [pulumi, "stack", "select", "--create", STACK, "--non-interactive"],
+        engine_vars,
+        project_dir,
+    )
     if code == 0:
-        code = run([pulumi, "up", "--stack", STACK, "--yes"], env, project_dir)
+        code = run(
+            [pulumi, "up", "--stack", STACK, "--yes", "--non-interactive"], engine_vars, project_dir
+        )
     return code
 
 
-def offline_up(project_dir: Path, env: Mapping[str, str]) -> int:
-    """The offline harness: Pulumi's dynamic-provider host, driven without the engine."""
-    state = project_dir / ".cache" / f"offline-{STACK}.json"
-    argv = [sys.executable, "-m", "infra.offline", "up", "--stack", STACK, "--state", str(state)]
-    return run(argv, env, project_dir)
+def locate_cli(project_dir: Path) -> Path | None:
+    """The CLI's bin folder, building it when missing and Go is present; None: neither."""
+    found = find_cli(project_dir)
+    if found is not None:
+        Steps.say(f"using {found / 'pulumi'}")
+        return found
+    if not shutil.which("go"):
+        Steps.say("")
+        for line in textwrap.wrap(install_advice(), 92):
+            Steps.say(line)
+        return None
+    Steps.say("No compatible Pulumi CLI on PATH and none built yet: building it now.")
+    return build(project_dir, say=Steps.say)
 
 
 # -- inspection and the test call --------------------------------------------------------------
@@ -312,18 +333,13 @@ def pretty_xml(body: str) -> str:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m infra.local_job", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m devtools.local_job", description=__doc__)
     parser.add_argument("--project-dir", type=Path, default=Path.cwd())
     parser.add_argument("--emulator-port", type=int, default=DEFAULT_EMULATOR_PORT)
-    parser.add_argument(
-        "--offline",
-        action="store_true",
-        help="apply with the offline harness even when the Pulumi CLI is installed",
-    )
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     cache = project_dir / ".cache"
-    steps = Steps(6)
+    steps = Steps(7)
 
     steps.start("Validate the `local` stack (python -m infra validate --stack local)")
     validate = [sys.executable, "-m", "infra", "validate", "--stack", STACK]
@@ -332,6 +348,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps.say("The local stack's spec is invalid; fix Pulumi.local.yaml as described above.")
         return code
     settings = read_settings(project_dir)
+
+    steps.start("Find the Pulumi CLI (PATH, else .cache/pulumi, else build it from Go modules)")
+    bin_folder = locate_cli(project_dir)
+    if bin_folder is None:
+        return 2
 
     host = "127.0.0.1"
     emulator_port = args.emulator_port
@@ -390,21 +411,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         )
         Steps.say(f"webhook app up: {app_url}")
 
-        pulumi = None if args.offline else shutil.which("pulumi")
-        if pulumi:
-            steps.start("Apply the stack: pulumi up --stack local --yes (file backend in .cache/)")
-            code = pulumi_up(project_dir, twilio_env, pulumi)
-        else:
-            steps.start("Apply the stack WITHOUT the Pulumi CLI (offline stand-in)")
-            if args.offline:
-                Steps.say("--offline: not using the Pulumi CLI, as asked.")
-            else:
-                Steps.say("The Pulumi CLI is not installed, so `pulumi up` cannot run here.")
-                Steps.say(f"Install it from {PULUMI_INSTALL_URL} and rerun `nox -s local`.")
-            Steps.say("Meanwhile the offline harness applies the same program: it drives")
-            Steps.say("Pulumi's own dynamic-provider host over gRPC, but it is a stand-in for")
-            Steps.say("`pulumi up` (no Pulumi state, no preview, no policy packs), not an engine.")
-            code = offline_up(project_dir, twilio_env)
+        steps.start("Apply the stack: pulumi up --stack local --yes (file backend in .cache/)")
+        code = pulumi_up(project_dir, twilio_env, bin_folder)
         if code != 0:
             Steps.say(f"Applying the stack failed (exit code {code}); see the output above.")
             return code
@@ -433,8 +441,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     Steps.say("")
     Steps.say("Done: the local stack is applied to the emulator and the app answers calls.")
     Steps.say("Run it again: nothing changes (state is kept in .cache/; delete it to start over).")
-    if not pulumi:
-        Steps.say(f"With the Pulumi CLI ({PULUMI_INSTALL_URL}) this job runs `pulumi up` instead.")
     Steps.say("Real Twilio account: see docs/program.md (pulumi login, stack select, pulumi up).")
     return 0
 

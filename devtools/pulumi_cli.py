@@ -354,12 +354,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("build", help="build the pinned CLI into .cache/ (reused when present)")
     sub.add_parser("find", help="print the bin folder of the CLI the project would run")
+    sub.add_parser("ensure", help="find the CLI, building it when missing (what jobs and tests do)")
     parser.add_argument("--project-dir", type=Path, default=ROOT)
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     try:
         if args.command == "build":
             folder = build(project_dir)
+        elif args.command == "ensure":
+            folder = ensure_cli(project_dir)
         else:
             found = find_cli(project_dir)
             if found is None:
