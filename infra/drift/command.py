@@ -14,8 +14,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-import yaml
-
 from infra.cli import EXIT_ERROR, Command, add_stack_arguments
 from infra.client import CONFIG_KEYS, RetryPolicy, TwilioApi, resolve_credentials
 from infra.drift.collect import Lister, collect_live
@@ -26,6 +24,7 @@ from infra.drift.model import DriftReport
 from infra.drift.report import FORMATS, mask_sid, render
 from infra.errors import ConfigurationError, TwilioApiError
 from infra.spec import Environment, SpecError, StackFileError, load_stack_file
+from infra.spec.stackfile import read_yaml_file, stack_file
 
 
 class CountingApi(TwilioApi):
@@ -64,8 +63,8 @@ def detect(env: Environment, api: Lister, stack: str, *, strict: bool = False) -
 def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     """The plain `twilio:*` settings of `Pulumi.<stack>.yaml` (secure values cannot be read)."""
     try:
-        data = yaml.safe_load((project_dir / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
-    except (OSError, yaml.YAMLError):
+        data = read_yaml_file(stack_file(project_dir, stack))
+    except StackFileError:
         return {}
     config = data.get("config") if isinstance(data, Mapping) else None
     if not isinstance(config, Mapping):

@@ -14,9 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
-from infra.spec.stackfile import StackFileError, project_name, stack_file
+from infra.spec.stackfile import StackFileError, project_name, read_yaml_file, stack_file
 
 Decrypt = Callable[[str, str], str]
 
@@ -89,7 +87,9 @@ def load_stack_config(project_dir: Path, stack: str, decrypt: Decrypt | None = N
     path = stack_file(project_dir, stack)
     if not path.is_file():
         raise StackFileError(f"{path}: stack file not found; check the stack name")
-    data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    data = read_yaml_file(path) or {}
+    if not isinstance(data, Mapping):
+        raise StackFileError(f"{path}: expected a mapping with a 'config:' key")
     raw = data.get("config") or {}
     if not isinstance(raw, Mapping):
         raise StackFileError(f"{path}: 'config:' must be a mapping")

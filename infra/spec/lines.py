@@ -7,6 +7,8 @@ from collections.abc import Callable
 
 import yaml
 
+from infra.spec.safeyaml import compose_stack_yaml
+
 _TOKEN = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 Locator = Callable[[str], int | None]
@@ -22,11 +24,15 @@ def line_locator(text: str, config_key: str) -> Locator:
 
     Paths are relative to `config_key` (`numbers[0].e164`); a path with a `:` is a top-level
     config key of its own (`twilio:authToken`). Unknown paths give None.
+
+    Each mapping is indexed once, on first use, so locating one path costs its length, not the
+    size of the mappings on the way (a spec with 20,000 unknown keys has 20,000 issues to place).
     """
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = compose_stack_yaml(text)
     except yaml.YAMLError:
         return lambda path: None
+    _child = _Children().child
     config = _child(root, "config")
 
     def locate(path: str) -> int | None:
@@ -52,13 +58,33 @@ def line_locator(text: str, config_key: str) -> Locator:
     return locate
 
 
-def _child(node: yaml.Node | None, part: str | int, *, key_line: bool = False) -> yaml.Node | None:
-    """The child at `part`; for mappings with `key_line`, the key node (its line is the entry's)."""
-    if isinstance(node, yaml.MappingNode) and isinstance(part, str):
-        for key, value in node.value:
-            if isinstance(key, yaml.ScalarNode) and key.value == part:
-                return key if key_line else value
-    if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
-        item: yaml.Node = node.value[part]
-        return item
-    return None
+class _Children:
+    """Children of the nodes of one document, each mapping indexed by key on first use."""
+
+    def __init__(self) -> None:
+        # id(mapping node) -> scalar key -> (key node, value node); the first entry of a key wins.
+        # The nodes stay alive with the document the locator holds, so their ids stay unique.
+        self._mappings: dict[int, dict[str, tuple[yaml.Node, yaml.Node]]] = {}
+
+    def child(
+        self, node: yaml.Node | None, part: str | int, *, key_line: bool = False
+    ) -> yaml.Node | None:
+        """The child at `part`; for mappings with `key_line`, the key node (the entry's line)."""
+        if isinstance(node, yaml.MappingNode) and isinstance(part, str):
+            entry = self._index(node).get(part)
+            if entry is not None:
+                return entry[0] if key_line else entry[1]
+        if isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            item: yaml.Node = node.value[part]
+            return item
+        return None
+
+    def _index(self, node: yaml.MappingNode) -> dict[str, tuple[yaml.Node, yaml.Node]]:
+        index = self._mappings.get(id(node))
+        if index is None:
+            index = {}
+            for key, value in node.value:
+                if isinstance(key, yaml.ScalarNode):
+                    index.setdefault(key.value, (key, value))
+            self._mappings[id(node)] = index
+        return index

@@ -14,6 +14,7 @@ from infra.spec.issues import SpecError, SpecIssue
 from infra.spec.lines import Locator, line_locator
 from infra.spec.load import load_environment
 from infra.spec.models import Environment
+from infra.spec.safeyaml import describe_yaml_error, load_stack_yaml
 
 DEFAULT_PROJECT = "twilio-voice"
 ENVIRONMENT_KEY = "environment"
@@ -36,7 +37,7 @@ def project_name(project_dir: Path) -> str:
         raise StackFileError(
             f"{path}: no Pulumi.yaml here; pass --project-dir pointing at the project root"
         )
-    data = _read_yaml(path)
+    data = read_yaml_file(path)
     name = data.get("name") if isinstance(data, Mapping) else None
     if not isinstance(name, str) or not name:
         raise StackFileError(f"{path}: has no project 'name:'")
@@ -60,7 +61,7 @@ def read_stack_config(project_dir: Path, stack: str) -> tuple[Mapping[str, Any],
             f"{path}: stack file not found; create it (see docs/environment-spec.md) or check "
             f"the stack name"
         )
-    data = _read_yaml(path)
+    data = read_yaml_file(path)
     config = data.get("config") if isinstance(data, Mapping) else None
     if not isinstance(config, Mapping):
         raise StackFileError(f"{path}: no 'config:' mapping; add config: {{{key}: ...}}")
@@ -152,17 +153,17 @@ def provider_config_issues(
     return issues
 
 
-def _read_yaml(path: Path) -> Any:
+def read_yaml_file(path: Path) -> Any:
+    """The data of a YAML file of the project, read by the one stack-file loader.
+
+    `infra.spec.safeyaml` limits aliasing, nesting and integer size (stack files come from pull
+    requests); any problem is a one-line `StackFileError` naming the file, line and column.
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise StackFileError(f"{path}: cannot read: {exc}") from None
     try:
-        return yaml.safe_load(text)
+        return load_stack_yaml(text)
     except yaml.YAMLError as exc:
-        where = ""
-        mark = getattr(exc, "problem_mark", None)
-        if mark is not None:
-            where = f" at line {mark.line + 1}, column {mark.column + 1}"
-        problem = getattr(exc, "problem", None) or "syntax error"
-        raise StackFileError(f"{path}: invalid YAML{where}: {problem}") from None
+        raise StackFileError(f"{path}: {describe_yaml_error(exc)}") from None
