@@ -12,7 +12,7 @@ from pathlib import Path
 from werkzeug.serving import make_server
 
 from emulator.app import Emulator
-from emulator.config import DEFAULT_AUTH_TOKEN, EmulatorConfig
+from emulator.config import ADMIN_TOKEN_ENV, DEFAULT_AUTH_TOKEN, DEFAULT_HOST, EmulatorConfig
 from emulator.faults import FaultConfig
 from emulator.numbers import DEFAULT_NUMBERS, generated_numbers, numbers_in_files, stack_files
 from emulator.store import Store
@@ -23,9 +23,16 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m emulator", description="Local Twilio Voice REST emulator."
+        prog="python -m emulator",
+        description="Local Twilio Voice REST emulator. Development only: it serves published "
+        "default credentials and an unauthenticated admin API; keep it on loopback.",
     )
-    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default {DEFAULT_HOST}); any address beyond loopback "
+        f"needs {ADMIN_TOKEN_ENV} and is for development only",
+    )
     parser.add_argument("--port", type=int, default=4010, help="0 picks a free port")
     parser.add_argument(
         "--account-sid", help="account SID to serve (default: TWILIO_ACCOUNT_SID or a fixed one)"
@@ -72,6 +79,7 @@ def build(args: argparse.Namespace, cwd: Path) -> Emulator:
         account_sid=args.account_sid or config.account_sid,
         api_keys=keys,
         record_path=args.record or config.record_path,
+        bind_host=args.host,
     )
     faults = FaultConfig(
         rate_429=args.rate_429,
@@ -101,6 +109,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"emulator: cannot start: {exc}", file=sys.stderr)
         return 2
     config = emulator.config
+    if config.beyond_loopback:
+        print(
+            f"emulator: warning: listening on {args.host}, beyond loopback. Development only: "
+            f"anyone who reaches this port can use the Twilio API with the emulator's "
+            f"credentials and the admin API with {ADMIN_TOKEN_ENV}",
+            file=sys.stderr,
+            flush=True,
+        )
     token_note = (
         config.auth_token if config.auth_token == DEFAULT_AUTH_TOKEN else "(from TWILIO_AUTH_TOKEN)"
     )

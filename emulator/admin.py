@@ -1,13 +1,21 @@
 """The admin API under `/_admin/`: out-of-band edits (what a Console user does), reset, state
 dump, counters and fault settings. JSON in, JSON out; no Twilio auth. When an admin token is
 configured, requests must carry it in `X-Admin-Token`.
+
+Development only. A web page the developer visits can send requests to a loopback port, and DNS
+rebinding lets it read the answers, so before anything else the admin API refuses (403) a
+`Host` that is not a loopback name or the address the emulator listens on, and any `Origin` of
+another site; writes must be `application/json` (415), which no page can send cross-site
+without a CORS preflight, and the emulator answers none.
 """
 
 from __future__ import annotations
 
 import hmac
 import json
+import re
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
@@ -61,6 +69,18 @@ def _json(body: Any, status: int = 200) -> Response:
     return Response(json.dumps(body, indent=1), status, mimetype="application/json")
 
 
+# A Host header: a name or IPv4 address, or a bracketed IPv6 address, and an optional port.
+_HOST_HEADER = re.compile(r"(?P<name>\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+)(?::\d{1,5})?")
+# Methods that change state; their body, when they have one, must be JSON.
+_WRITES = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json(mimetype: str) -> bool:
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
+
+
 class Admin:
     """Admin endpoints over one `Emulator`."""
 
@@ -68,10 +88,26 @@ class Admin:
         self.emulator = emulator
 
     def dispatch(self, request: Request) -> Response:
+        refused = self._refuse_foreign(request)
+        if refused is not None:
+            return refused
         token = self.emulator.config.admin_token
         given = request.headers.get("X-Admin-Token", "")
         if token and not hmac.compare_digest(given.encode(), token.encode()):
             return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
+        if (
+            request.method in _WRITES
+            and (request.mimetype or request.method != "DELETE")
+            and not _is_json(request.mimetype)
+        ):
+            got = request.headers.get("Content-Type") or "none"
+            return _json(
+                {
+                    "error": f"admin writes take a JSON body with Content-Type: application/json "
+                    f"(got {got!r}); e.g. curl -H 'Content-Type: application/json' -d '{{}}'"
+                },
+                415,
+            )
         try:
             endpoint, args = URLS.bind_to_environ(request.environ).match()
             handler = getattr(self, f"on_{endpoint}")
@@ -81,6 +117,39 @@ class Admin:
             return _json({"error": str(exc)}, exc.status)
         except HTTPException as exc:
             return _json({"error": exc.description}, exc.code or 400)
+
+    def _refuse_foreign(self, request: Request) -> Response | None:
+        """403 unless Host names this emulator and Origin (if any) is not another site."""
+        config = self.emulator.config
+        where = f"localhost, 127.0.0.1, [::1] or the address it listens on ({config.bind_host})"
+        host = request.headers.get("Host", "")
+        match = _HOST_HEADER.fullmatch(host)
+        if host and (match is None or not config.admin_host_allowed(match["name"])):
+            return _json(
+                {
+                    "error": f"refused: Host {host!r} is not this emulator (a web page using DNS "
+                    f"rebinding sends such requests); the admin API answers only to {where}, "
+                    f"e.g. http://127.0.0.1:<port>/_admin (development only)"
+                },
+                403,
+            )
+        origin = request.headers.get("Origin")
+        if origin is not None:
+            try:
+                parts = urlsplit(origin)
+                origin_host = parts.hostname if parts.scheme in ("http", "https") else None
+            except ValueError:
+                origin_host = None
+            if origin_host is None or not config.admin_host_allowed(origin_host):
+                return _json(
+                    {
+                        "error": f"refused: Origin {origin!r} is a web page of another site; the "
+                        f"admin API takes browser requests only from {where} (development "
+                        f"only); call it from a script or curl"
+                    },
+                    403,
+                )
+        return None
 
     def on_index(self, request: Request) -> Response:
         return _json(

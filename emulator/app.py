@@ -23,7 +23,7 @@ from werkzeug.wrappers import Request, Response
 from emulator import errors
 from emulator.admin import Admin
 from emulator.catalog import BY_NAME, KINDS
-from emulator.config import EmulatorConfig
+from emulator.config import ADMIN_TOKEN_ENV, EmulatorConfig
 from emulator.crud import Crud
 from emulator.errors import TwilioError
 from emulator.faults import Counters, Decision, FaultConfig, Faults
@@ -96,6 +96,12 @@ class Emulator:
         numbers: Iterable[str] = (),
     ) -> None:
         self.config = config or EmulatorConfig()
+        if self.config.beyond_loopback and not self.config.admin_token:
+            raise ValueError(
+                f"listening on {self.config.bind_host} reaches beyond loopback, where anyone "
+                f"could drive the admin API: set {ADMIN_TOKEN_ENV} (clients send it as "
+                f"X-Admin-Token) or listen on 127.0.0.1"
+            )
         self.store = store or Store(self.config.account_sid)
         self.crud = Crud(self.store)
         self.faults = Faults(faults)
