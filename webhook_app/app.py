@@ -44,7 +44,7 @@ from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
 from webhook_app.routes import ROUTES, join_url
 from webhook_app.settings import Settings, load_settings
 from webhook_app.signature import matching_url, signature_algorithm
-from webhook_app.store import Store, StoreError, open_store
+from webhook_app.store import Store, StoreError, StoreUnhealthy, open_store
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
@@ -279,11 +279,22 @@ class WebhookApp:
     def _operational(self, flow: str) -> tuple[int, bytes, str]:
         if flow == "metrics":
             return 200, self.metrics.render(), self.metrics.content_type
+        return self._health()
+
+    def _health(self) -> tuple[int, bytes, str]:
+        """``/healthz``: the store proves it can be written and read back, or says what failed."""
+        store = getattr(self.store, "name", type(self.store).__name__)
         try:
-            self.store.ping()
-        except StoreError:
-            return 503, b'{"status":"unavailable","store":"down"}', "application/json"
-        return 200, b'{"status":"ok","store":"ok"}', "application/json"
+            self.store.check_health()
+        except StoreError as exc:
+            step = exc.step if isinstance(exc, StoreUnhealthy) else "check"
+            reason = exc.reason if isinstance(exc, StoreUnhealthy) else "store error"
+            self._log.error(
+                "health check failed", extra={"store": store, "step": step, "error": str(exc)}
+            )
+            body = {"status": "unavailable", "store": store, "step": step, "reason": reason}
+            return 503, json.dumps(body).encode(), "application/json"
+        return 200, json.dumps({"status": "ok", "store": store}).encode(), "application/json"
 
     def _record(self, flow: str, status: int, started: float, call: Mapping[str, str]) -> None:
         elapsed = self._clock() - started

@@ -220,7 +220,7 @@ def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str
     twilio.post("/voice/inbound", call_params)
     health = twilio.client.get("/healthz", base_url=BASE)
     assert health.status_code == 200
-    assert health.json == {"status": "ok", "store": "ok"}
+    assert health.json == {"status": "ok", "store": "sqlite"}
     text = twilio.client.get("/metrics", base_url=BASE).get_data(as_text=True)
     assert 'voice_webhook_requests_total{flow="ivr_main",status="200"} 1.0' in text
     assert 'voice_webhook_request_seconds_count{flow="ivr_main"} 1.0' in text

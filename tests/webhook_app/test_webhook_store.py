@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import multiprocessing
 import uuid
@@ -56,31 +57,44 @@ def test_a_claim_persists_its_record_once(any_store: Store) -> None:
     assert any_store.claim("CF1:recording-completed:RE1:", 60, job)
     assert any_store.call_events() == [event]
     assert any_store.recording_jobs() == [job]
-    any_store.ping()
+    any_store.check_health()
 
 
-def test_taking_removes_the_oldest_first(any_store: Store) -> None:
+def test_taking_lends_the_oldest_first_and_acking_removes(any_store: Store) -> None:
     jobs = [RecordingJob(f"RE{i}", "CA1", f"https://x/RE{i}", "1", "completed") for i in range(5)]
     events = [CallEvent("CA1", "completed", f"t{i}") for i in range(3)]
     for i, job in enumerate(jobs):
         any_store.claim(f"job{i}", 60, job)
     for i, event in enumerate(events):
         any_store.claim(f"event{i}", 60, event)
-    assert any_store.take_recording_jobs(2) == jobs[:2]
+    first = any_store.take(RecordingJob, 2)
+    assert [leased.item for leased in first] == jobs[:2]
+    assert [leased.attempts for leased in first] == [1, 1]
+    assert any_store.recording_jobs() == jobs  # lent, not gone: nothing acknowledged yet
+    rest = any_store.take(RecordingJob, 10)
+    assert [leased.item for leased in rest] == jobs[2:]
+    assert any_store.take(RecordingJob, 10) == []  # all lent
+    assert any_store.ack(RecordingJob, [leased.receipt for leased in first]) == 2
     assert any_store.recording_jobs() == jobs[2:]
-    assert any_store.take_recording_jobs(10) == jobs[2:]
-    assert any_store.take_recording_jobs(10) == []
-    assert any_store.take_call_events(10) == events
+    assert any_store.ack(RecordingJob, [leased.receipt for leased in first]) == 0  # done already
+    assert any_store.ack(RecordingJob, [leased.receipt for leased in rest]) == 3
+    assert any_store.recording_jobs() == []
+    taken = any_store.take(CallEvent, 10)
+    assert [leased.item for leased in taken] == events
+    assert any_store.ack(CallEvent, [leased.receipt for leased in taken]) == 3
     assert any_store.call_events() == []
+    with pytest.raises(StoreError, match="not a receipt"):
+        any_store.ack(CallEvent, ["garbage"])
 
 
 def _take_all(store_url: str, prefix: str, barrier: object) -> list[str]:
-    """One taker process: its own store, small batches until the queue is empty."""
+    """One taker process: its own store, small batches (acknowledged) until none is left."""
     store = _open(store_url, prefix)
     taken: list[str] = []
     barrier.wait()  # type: ignore[attr-defined]
-    while batch := store.take_recording_jobs(2):
-        taken.extend(job.recording_sid for job in batch)
+    while batch := store.take(RecordingJob, 2):
+        taken.extend(leased.item.recording_sid for leased in batch)
+        store.ack(RecordingJob, [leased.receipt for leased in batch])
     store.close()
     return taken
 
@@ -112,7 +126,7 @@ def test_concurrent_takers_in_processes_never_get_the_same_job(
     assert sorted(taken) == sorted(f"RE{i}" for i in range(400))  # every job once, none twice
 
 
-def test_queue_command_lists_and_takes(
+def test_queue_command_lists_takes_and_acks(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     from webhook_app import queue
@@ -132,9 +146,21 @@ def test_queue_command_lists_and_takes(
         "RE2",
     ]
     assert queue.main(["recording-jobs", "--take", "2"]) == 0
-    assert len(capsys.readouterr().out.splitlines()) == 2
+    taken = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [(t["recording_sid"], t["attempts"]) for t in taken] == [("RE0", 1), ("RE1", 1)]
+    assert queue.main(["recording-jobs", "--ack", taken[0]["receipt"]]) == 0
+    assert "acknowledged 1 of 1" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin", io.StringIO(json.dumps(taken[1]) + "\n"))
+    assert queue.main(["recording-jobs", "--ack", "-"]) == 0  # the JSON lines --take printed
+    assert "acknowledged 1 of 1" in capsys.readouterr().err
+    assert queue.main(["recording-jobs", "--ack", taken[1]["receipt"]]) == 0
+    assert "acknowledged 0 of 1 recording-jobs; 1 no longer held" in capsys.readouterr().err
     assert queue.main(["recording-jobs"]) == 0
-    assert "RE2" in capsys.readouterr().out
+    assert [json.loads(line)["recording_sid"] for line in capsys.readouterr().out.splitlines()] == [
+        "RE2"
+    ]
+    assert queue.main(["recording-jobs", "--ack", "nonsense"]) == 1
+    assert "not a receipt" in capsys.readouterr().err
     monkeypatch.setenv("VOICE_STORE_URL", "sqlite:////no/such/dir/q.sqlite3")
     assert queue.main(["call-events"]) == 1
     assert "check that the directory exists" in capsys.readouterr().err
@@ -227,7 +253,7 @@ def test_open_store_rejects_unknown_urls() -> None:
 def test_unreachable_redis_is_a_store_error() -> None:
     store = open_store("redis://127.0.0.1:1/0")
     with pytest.raises(StoreError, match="Redis store"):
-        store.ping()
+        store.check_health()
 
 
 def test_unwritable_sqlite_path_is_a_store_error(tmp_path: Path) -> None:

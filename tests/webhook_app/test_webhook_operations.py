@@ -1,0 +1,418 @@
+"""Operating the app: honest health and leased queues."""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing
+import os
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from webhook_support import BASE, delete_keys, make_settings
+from werkzeug.test import Client
+
+from webhook_app import store_sqlite
+from webhook_app.app import create_app
+from webhook_app.logs import configure_logging
+from webhook_app.metrics import Metrics
+from webhook_app.store import CallEvent, RecordingJob, Store, open_store
+from webhook_app.store_redis import RedisStore
+from webhook_app.store_sqlite import SqliteStore
+
+TESTS = Path(__file__).parent
+REPO = TESTS.parent.parent
+
+
+def _health(store: Store) -> tuple[int, dict[str, Any]]:
+    app = create_app(
+        make_settings(), store, metrics=Metrics(), logger=configure_logging("CRITICAL")
+    )
+    response = Client(app).get("/healthz", base_url=BASE)
+    return response.status_code, response.json  # type: ignore[return-value]
+
+
+# --- /healthz: the store proves it can be written and read back -------------------------------
+
+
+def test_healthz_is_ok_for_a_working_sqlite_store(store: SqliteStore) -> None:
+    assert _health(store) == (200, {"status": "ok", "store": "sqlite"})
+
+
+def test_healthz_fails_when_the_sqlite_file_was_deleted(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    assert store.claim("k", 60, CallEvent("CA1", "completed", "t1"))
+    path.unlink()  # the open connection goes on writing to the deleted file
+    assert store.claim("k2", 60)  # ... so requests still "work", and lose their data
+    status, body = _health(store)
+    assert status == 503
+    assert body["store"] == "sqlite"
+    assert body["step"] == "open"
+    assert "unable to open" in body["reason"]
+    assert str(tmp_path) not in json.dumps(body)  # no path on an unauthenticated page
+    store.close()
+
+
+def test_healthz_fails_when_the_sqlite_file_is_corrupt(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    assert store.claim("k", 60, CallEvent("CA1", "completed", "t1"))
+    checkpoint = sqlite3.connect(path, isolation_level=None)
+    checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    checkpoint.close()
+    size = path.stat().st_size
+    with path.open("r+b") as f:
+        f.write(random.Random(1).randbytes(size))
+    status, body = _health(store)
+    assert (status, body["store"], body["step"]) == (503, "sqlite", "open")
+    assert "not a database" in body["reason"]
+    store.close()
+
+
+def test_healthz_fails_when_the_sqlite_file_was_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    store.check_health()
+    shutil.copy(path, tmp_path / "copy.sqlite3")
+    os.replace(tmp_path / "copy.sqlite3", path)  # a restore over the open database
+    status, body = _health(store)
+    assert (status, body["step"]) == (503, "read")
+    store.close()
+
+
+def test_healthz_fails_when_the_sqlite_file_stays_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(store_sqlite, "_HEALTH_TIMEOUT_SECONDS", 0.2)
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # a stuck writer: nothing else can write
+    status, body = _health(store)
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert (status, body["step"], body["reason"]) == (503, "write", "database is locked")
+    assert _health(store)[0] == 200
+    store.close()
+
+
+def test_healthz_fails_when_the_sqlite_file_becomes_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    assert _health(store)[0] == 200
+    if os.geteuid() != 0:
+        path.chmod(0o444)
+        undo = ["chmod", "644", str(path)]
+    else:  # root writes a mode 444 file anyway, not an immutable one
+        chattr = shutil.which("chattr")
+        if chattr is None:
+            pytest.skip("running as root without chattr(1): cannot make the file read-only")
+        made = subprocess.run([chattr, "+i", str(path)], capture_output=True, check=False)
+        if made.returncode != 0:
+            pytest.skip(f"chattr +i is not supported here: {made.stderr.decode()[-200:]}")
+        undo = [chattr, "-i", str(path)]
+    try:
+        status, body = _health(store)
+    finally:
+        subprocess.run(undo, check=True)
+    assert (status, body["step"]) == (503, "write")
+    assert "not writable" in body["reason"]
+    store.close()
+
+
+def test_healthz_is_ok_for_a_working_redis_store(redis_store: RedisStore) -> None:
+    assert _health(redis_store) == (200, {"status": "ok", "store": "redis"})
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """A redis-server of this test's own, to stop or turn into a replica."""
+    binary = shutil.which("redis-server")
+    if binary is None:
+        pytest.skip("no redis-server on PATH (apt-get install redis-server)")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            binary,
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            break
+        except OSError:
+            if time.monotonic() > deadline:
+                proc.kill()
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+    yield proc, f"redis://127.0.0.1:{port}/0"
+    proc.kill()
+    proc.wait(timeout=10)
+
+
+def test_healthz_fails_when_redis_goes_down(
+    private_redis: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    proc, url = private_redis
+    store = RedisStore.from_url(url)
+    assert _health(store)[0] == 200
+    proc.kill()
+    proc.wait(timeout=10)
+    status, body = _health(store)
+    assert (status, body["store"], body["step"]) == (503, "redis", "write")
+    assert body["reason"] == "ConnectionError"  # the host and port stay in the log
+
+
+def test_healthz_fails_when_redis_refuses_writes(
+    private_redis: tuple[subprocess.Popen[bytes], str],
+) -> None:
+    _, url = private_redis
+    store = RedisStore.from_url(url)
+    admin = redis.Redis.from_url(url)
+    admin.execute_command("REPLICAOF", "127.0.0.1", "1")  # a replica answers READONLY
+    status, body = _health(store)
+    admin.execute_command("REPLICAOF", "NO", "ONE")
+    admin.close()
+    assert (status, body["step"]) == (503, "write")
+    assert body["reason"].startswith("ReadOnlyError: ")
+
+
+def test_healthz_logs_the_failure_with_its_details(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    path.unlink()
+    stream = io.StringIO()
+    app = create_app(
+        make_settings(), store, metrics=Metrics(), logger=configure_logging("INFO", stream)
+    )
+    assert Client(app).get("/healthz", base_url=BASE).status_code == 503
+    [line] = [json.loads(x) for x in stream.getvalue().splitlines() if "health check" in x]
+    assert (line["level"], line["store"], line["step"]) == ("ERROR", "sqlite", "open")
+    assert str(path) in line["error"]  # the log, unlike the page, says which file
+    store.close()
+
+
+# --- queues: leases, acknowledgements, parking ------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", "redis"])
+def backend(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
+    """(store URL, key prefix) of a fresh store on each backend."""
+    prefix = f"test-{uuid.uuid4().hex}:"
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'q.sqlite3'}"
+        SqliteStore(url.removeprefix("sqlite:///")).close()  # the schema, before any race
+        yield url, prefix
+        return
+    url = request.getfixturevalue("redis_url")
+    yield url, prefix
+    delete_keys(url, prefix)
+
+
+def _open(url: str, prefix: str) -> Store:
+    return RedisStore.from_url(url, prefix=prefix) if url.startswith("redis") else open_store(url)
+
+
+def _jobs(store: Store, count: int) -> list[RecordingJob]:
+    jobs = [
+        RecordingJob(f"RE{i}", "CA1", f"https://x/RE{i}", "1", "completed") for i in range(count)
+    ]
+    for i, job in enumerate(jobs):
+        assert store.claim(f"job{i}", 60, job)
+    return jobs
+
+
+def test_an_unacknowledged_item_comes_back_after_its_lease(backend: tuple[str, str]) -> None:
+    store = _open(*backend)
+    jobs = _jobs(store, 3)
+    [first] = store.take(RecordingJob, 1, lease_seconds=0.3)
+    assert first.item == jobs[0]
+    assert [leased.item for leased in store.take(RecordingJob, 5, lease_seconds=0.3)] == jobs[1:]
+    assert store.take(RecordingJob, 5) == []  # all lent
+    time.sleep(0.45)
+    again = store.take(RecordingJob, 5, lease_seconds=30)
+    assert [(leased.item, leased.attempts) for leased in again] == [(j, 2) for j in jobs]
+    assert store.ack(RecordingJob, [first.receipt]) == 0  # its lease ran out, lent again
+    assert store.ack(RecordingJob, [leased.receipt for leased in again]) == 3
+    assert store.recording_jobs() == []
+    store.close()
+
+
+def test_a_poison_item_is_parked_after_max_attempts(backend: tuple[str, str]) -> None:
+    store = _open(*backend)
+    [job] = _jobs(store, 1)
+    for attempt in (1, 2, 3):
+        [leased] = store.take(RecordingJob, 1, lease_seconds=0.1, max_attempts=3)
+        assert leased.attempts == attempt
+        time.sleep(0.15)  # the consumer fails: no ack
+    assert store.take(RecordingJob, 1, lease_seconds=0.1, max_attempts=3) == []
+    [parked] = store.parked(RecordingJob)
+    assert (parked.item, parked.attempts) == (job, 3)
+    assert store.recording_jobs() == []  # parked items are not waiting
+    assert store.requeue_parked(RecordingJob) == 1
+    assert store.parked(RecordingJob) == []
+    [leased] = store.take(RecordingJob, 1)
+    assert (leased.item, leased.attempts) == (job, 1)
+    assert store.ack(RecordingJob, [leased.receipt]) == 1
+    store.close()
+
+
+_KILLED_CONSUMER = """
+import sys, time
+sys.path[:0] = sys.argv[3:5]
+from webhook_app.store import RecordingJob
+from webhook_app.store_redis import RedisStore
+from webhook_app.store import open_store
+
+url, prefix = sys.argv[1], sys.argv[2]
+store = RedisStore.from_url(url, prefix=prefix) if url.startswith("redis") else open_store(url)
+taken = store.take(RecordingJob, 3, lease_seconds=1.0)
+print(" ".join(leased.item.recording_sid for leased in taken), flush=True)
+time.sleep(600)  # "processing", until SIGKILL
+"""
+
+
+def test_a_consumer_killed_after_taking_loses_nothing(backend: tuple[str, str]) -> None:
+    url, prefix = backend
+    store = _open(url, prefix)
+    jobs = _jobs(store, 5)
+    consumer = subprocess.Popen(
+        [sys.executable, "-c", _KILLED_CONSUMER, url, prefix, str(REPO), str(TESTS)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert consumer.stdout is not None
+    taken = consumer.stdout.readline().split()
+    consumer.send_signal(signal.SIGKILL)
+    consumer.wait(timeout=10)
+    assert taken == ["RE0", "RE1", "RE2"]
+    others = store.take(RecordingJob, 10, lease_seconds=30)
+    assert [leased.item for leased in others] == jobs[3:]  # the lent ones stay lent a while
+    time.sleep(1.2)
+    back = store.take(RecordingJob, 10, lease_seconds=30)
+    assert [(leased.item, leased.attempts) for leased in back] == [(j, 2) for j in jobs[:3]]
+    assert store.ack(RecordingJob, [leased.receipt for leased in others + back]) == 5
+    assert store.recording_jobs() == []
+    store.close()
+
+
+BARRIER_TIMEOUT = 60.0
+RUN_TIMEOUT = 180.0
+ITEMS = 120
+CONSUMERS = 4
+
+
+def _consume(url: str, prefix: str, seed: int, barrier: Any) -> tuple[list[str], int]:
+    """A slow, unlucky consumer: some items take longer than their lease before the ack."""
+    store = _open(url, prefix)
+    rng = random.Random(seed)
+    finished: list[str] = []
+    redelivered = 0
+    barrier.wait()
+    while True:
+        batch = store.take(RecordingJob, 2, lease_seconds=0.05, max_attempts=1000)
+        if not batch:
+            if not store.recording_jobs():
+                break
+            time.sleep(0.01)  # the rest is lent to others: wait for their acks or leases
+            continue
+        for leased in batch:
+            redelivered += leased.attempts > 1
+            time.sleep(rng.choice((0.0, 0.0, 0.01, 0.08)))  # 0.08 s: past the lease
+            if store.ack(RecordingJob, [leased.receipt]) == 1:
+                finished.append(leased.item.recording_sid)
+    store.close()
+    return finished, redelivered
+
+
+@pytest.mark.slow
+def test_two_consumers_never_both_finish_the_same_item(backend: tuple[str, str]) -> None:
+    url, prefix = backend
+    store = _open(url, prefix)
+    _jobs(store, ITEMS)
+    store.close()
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Manager() as manager, ctx.Pool(CONSUMERS) as pool:
+        barrier = manager.Barrier(CONSUMERS, timeout=BARRIER_TIMEOUT)
+        args = [(url, prefix, seed, barrier) for seed in range(CONSUMERS)]
+        results = pool.starmap_async(_consume, args).get(timeout=RUN_TIMEOUT)
+    finished = [sid for done, _ in results for sid in done]
+    assert sorted(finished) == sorted(f"RE{i}" for i in range(ITEMS))  # each once, none twice
+    assert sum(redelivered for _, redelivered in results) > 0  # leases did run out meanwhile
+
+
+def test_queue_written_by_the_previous_version_is_taken(tmp_path: Path, redis_url: str) -> None:
+    # SQLite: a table without the lease columns.
+    path = tmp_path / "old.sqlite3"
+    old = sqlite3.connect(path, isolation_level=None)
+    old.execute("CREATE TABLE recording_job (id INTEGER PRIMARY KEY, job TEXT NOT NULL)")
+    job = RecordingJob("RE1", "CA1", "https://x/RE1", "1", "completed")
+    old.execute("INSERT INTO recording_job (job) VALUES (?)", (job.encode(),))
+    old.close()
+    # Redis: a list of the records' JSON.
+    prefix = f"test-{uuid.uuid4().hex}:"
+    raw = redis.Redis.from_url(redis_url)
+    raw.rpush(f"{prefix}recording_jobs", job.encode())
+    raw.close()
+    for store in (SqliteStore(str(path)), RedisStore.from_url(redis_url, prefix=prefix)):
+        assert store.recording_jobs() == [job]
+        [leased] = store.take(RecordingJob, 5)
+        assert leased.item == job
+        assert store.ack(RecordingJob, [leased.receipt]) == 1
+        assert store.recording_jobs() == []
+        store.close()
+    delete_keys(redis_url, prefix)
+
+
+def test_queue_command_shows_and_requeues_parked_items(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from webhook_app import queue
+
+    path = tmp_path / "q.sqlite3"
+    store = SqliteStore(str(path))
+    _jobs(store, 1)
+    monkeypatch.setenv("VOICE_STORE_URL", f"sqlite:///{path}")
+    assert (
+        queue.main(["recording-jobs", "--take", "1", "--lease", "0.05", "--max-attempts", "1"]) == 0
+    )
+    time.sleep(0.1)
+    assert queue.main(["recording-jobs", "--take", "1", "--max-attempts", "1"]) == 0
+    capsys.readouterr()
+    assert queue.main(["recording-jobs", "--parked"]) == 0
+    out, err = capsys.readouterr()
+    [parked] = [json.loads(line) for line in out.splitlines()]
+    assert (parked["recording_sid"], parked["attempts"]) == ("RE0", 1)
+    assert "1 parked recording-jobs" in err
+    assert queue.main(["recording-jobs", "--requeue-parked"]) == 0
+    assert queue.main(["recording-jobs"]) == 0
+    assert "RE0" in capsys.readouterr().out
+    store.close()
