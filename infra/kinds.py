@@ -35,6 +35,23 @@ class KindMeta:
     list_path: tuple[str, str] | None = None
     unmanaged_fails: bool = True  # numbers: the account may own numbers no stack declares
     compared: bool = True  # drift compares it (region pins: no list endpoint)
+    noun: str = ""  # what spec messages and the validate summary call one (default: label)
+
+    def __post_init__(self) -> None:
+        if not self.noun:
+            object.__setattr__(self, "noun", self.label)
+
+    @property
+    def plural(self) -> str:
+        if self.noun.endswith("y"):
+            return self.noun[:-1] + "ies"
+        return self.noun + ("es" if self.noun.endswith("s") else "s")
+
+    @property
+    def spec_key(self) -> str | None:
+        """The top-level spec list that declares one (`sip_domains`); None for nested ones."""
+        path = self.spec_path.removesuffix("[]")
+        return path if path != self.spec_path and "." not in path and "[" not in path else None
 
     @property
     def type_token(self) -> str:
@@ -61,11 +78,13 @@ KINDS: tuple[KindMeta, ...] = (
         key_fields=("phone_number",),
         list_path=("api", _API + "/IncomingPhoneNumbers.json"),
         unmanaged_fails=False,
+        noun="number",
     ),
     KindMeta(
         "Application",
         "TwiML application",
         "applications[]",
+        noun="application",
         list_path=("api", _API + "/Applications.json"),
     ),
     KindMeta(
@@ -112,6 +131,7 @@ KINDS: tuple[KindMeta, ...] = (
         "Credential",
         "SIP credential",
         "credential_lists[].credentials[]",
+        noun="credential",
         key_fields=("username",),
         parent="CredentialList",
         parent_field="credential_list_sid",
@@ -127,6 +147,7 @@ KINDS: tuple[KindMeta, ...] = (
         "IpAddress",
         "IP ACL entry",
         "ip_access_control_lists[].ip_addresses[]",
+        noun="IP address",
         key_fields=("ip_address",),
         parent="IpAccessControlList",
         parent_field="ip_access_control_list_sid",
@@ -136,6 +157,7 @@ KINDS: tuple[KindMeta, ...] = (
         "Trunk",
         "Elastic SIP trunk",
         "trunks[]",
+        noun="trunk",
         key_fields=("domain_name",),
         list_path=("trunking", "/v1/Trunks"),
     ),
@@ -193,6 +215,7 @@ KINDS: tuple[KindMeta, ...] = (
         "ConnectionPolicyTarget",
         "connection policy target",
         "connection_policies[].targets[]",
+        noun="target",
         key_fields=("target",),
         parent="ConnectionPolicy",
         parent_field="connection_policy_sid",

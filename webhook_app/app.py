@@ -52,6 +52,22 @@ if TYPE_CHECKING:
 MAX_BODY_BYTES = 64 * 1024
 _PATH_SAFE = "!$&'()*+,/:;=@%"
 _LOGGED_PARAMS = ("From", "To")
+# What Twilio reports about a failure or a dial, logged on the routes that receive it only
+# (not on the IVR's hot paths): parameter -> log field, values cut at 512 characters.
+_DIAGNOSTIC_FLOWS = frozenset(
+    {"call_status", "dial_status", "voice_fallback", "trunk_disaster_recovery"}
+)
+_DIAGNOSTIC_PARAMS = (
+    ("ErrorCode", "error_code"),
+    ("ErrorUrl", "error_url"),
+    ("SipResponseCode", "sip_response_code"),
+    ("ParentCallSid", "parent_call_sid"),
+    ("DialCallSid", "dial_call_sid"),
+    ("DialCallStatus", "dial_call_status"),
+    ("DialCallDuration", "dial_call_duration"),
+    ("DialSipResponseCode", "dial_sip_response_code"),
+    ("CallDuration", "call_duration"),
+)
 _LOGGED_URL_CHARS = 512  # a refused request's URLs are logged up to this length
 
 
@@ -317,6 +333,11 @@ class WebhookApp:
                 value = call.get(name)
                 if value:
                     fields[name.lower()] = mask_phone(value)
+            if flow in _DIAGNOSTIC_FLOWS:
+                for name, field in _DIAGNOSTIC_PARAMS:
+                    value = call.get(name)
+                    if value:
+                        fields[field] = value[:512]
             self._request_log.write(fields)
 
 

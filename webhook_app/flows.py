@@ -7,6 +7,7 @@ the pure helpers (``ivr``, ``addresses``) and keep state through the injected st
 from __future__ import annotations
 
 import functools
+import hashlib
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -27,10 +28,29 @@ _ACK = Twiml("ack", b"", status=204)  # callbacks: Twilio ignores the body
 # Metric labels take only known values, so signed-but-odd input cannot grow the label set.
 _DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 _RECORDING_STATUSES = frozenset({"in-progress", "completed", "absent", "failed"})
+_FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+_CALL_STATUSES = _FAILED_CALL_STATUSES | {
+    "queued",
+    "initiated",
+    "ringing",
+    "in-progress",
+    "completed",
+}
 
 
 def _label(value: str, known: frozenset[str]) -> str:
     return value if value in known else "other"
+
+
+def error_code_label(code: str) -> str:
+    """An error code as a metric label: up to five ASCII digits, else "other"; "none" if empty.
+
+    Twilio's codes have five digits (11200), SIP's three (486): anything else, even signed,
+    must not grow the label set.
+    """
+    if not code:
+        return "none"
+    return code if len(code) <= 5 and code.isascii() and code.isdigit() else "other"
 
 
 @dataclass(frozen=True)
@@ -74,6 +94,8 @@ class Flows:
         self._urls = route_urls(settings.public_base_url)
         self._render = functools.partial(renderer.render, urls=self._urls)
         self._outcome = metrics.outcomes
+        self._fallbacks = metrics.fallbacks
+        self._failures = metrics.call_failures
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._recording_callback = settings.public_base_url + URLS["recording_status"]
         self._prompted = self._outcome.labels("ivr_main", "prompted")
@@ -255,10 +277,34 @@ class Flows:
         return self._fixed["call_rejected"]
 
     def dial_status(self, req: CallRequest) -> Twiml:
-        """``<Dial action>``: done if answered, else the next fallback named in ``then``."""
-        status = req.params.get("DialCallStatus", "")
+        """``<Dial action>``: done if answered, else the next fallback named in ``then``.
+
+        Its diagnostics (DialCallSid, DialCallStatus, DialSipResponseCode, ErrorCode...) are
+        queued as a call event (``source: dial``); a failed dial is counted by error code.
+        """
+        p = req.params
+        status = p.get("DialCallStatus", "")
         then = req.query.get("then", "message")
         self._outcome.labels("dial_status", _label(status, _DIAL_STATUSES)).inc()
+        code = p.get("ErrorCode", "")
+        if status not in ("completed", "answered"):
+            label = _label(status, _DIAL_STATUSES)
+            self._failures.labels("dial_status", label, error_code_label(code)).inc()
+        dial_sid = p.get("DialCallSid", "")
+        event = CallEvent(
+            call_sid=req.call_sid,
+            status=p.get("CallStatus", ""),
+            timestamp=p.get("Timestamp", ""),
+            duration=p.get("DialCallDuration", ""),
+            source="dial",
+            error_code=code,
+            error_url=p.get("ErrorUrl", ""),
+            sip_response_code=p.get("DialSipResponseCode", "") or p.get("SipResponseCode", ""),
+            parent_call_sid=p.get("ParentCallSid", ""),
+            dial_call_sid=dial_sid,
+            dial_call_status=status,
+        )
+        self._queue_event(req.flow, f"{req.call_sid}:dial:{dial_sid or then}:{status}", event)
         if status in ("completed", "answered"):
             return self._fixed["call_completed"]
         user = req.query.get("user", "")
@@ -331,10 +377,43 @@ class Flows:
     def voice_fallback(self, req: CallRequest) -> Twiml:
         """The number's fallback URL (the primary failed): apologise, try the operator."""
         self._outcome.labels("voice_fallback", "served").inc()
+        self._fell_back(req)
         return self._fixed["voice_fallback"]
+
+    def _fell_back(self, req: CallRequest) -> None:
+        """Count a fallback by its ErrorCode and queue its diagnostics (``source: fallback``)."""
+        p = req.params
+        code, error_url = p.get("ErrorCode", ""), p.get("ErrorUrl", "")
+        self._fallbacks.labels(req.flow, error_code_label(code)).inc()
+        event = CallEvent(
+            call_sid=req.call_sid,
+            status=p.get("CallStatus", ""),
+            timestamp=p.get("Timestamp", ""),
+            source="fallback",
+            error_code=code,
+            error_url=error_url,
+            sip_response_code=p.get("SipResponseCode", ""),
+            parent_call_sid=p.get("ParentCallSid", ""),
+        )
+        where = hashlib.sha256(error_url.encode()).hexdigest()[:16]  # keys stay short
+        self._queue_event(req.flow, f"{req.call_sid}:fallback-{req.flow}:{code}:{where}", event)
+
+    def _queue_event(self, flow: str, key: str, event: CallEvent) -> None:
+        """Queue a call event once per key, if the store allows: the call goes on regardless."""
+        if not event.call_sid:
+            return
+        try:
+            self._store.claim(key, self._f.dedupe_ttl_seconds, event)
+        except StoreError as exc:
+            self._outcome.labels(flow, "store_unavailable").inc()
+            self._log.warning(
+                "state store unavailable; the call's diagnostics are logged but not queued",
+                extra={"flow": flow, "call_sid": event.call_sid, "error": str(exc)},
+            )
 
     def trunk_disaster_recovery(self, req: CallRequest) -> Twiml:
         """The trunk's PBX is unreachable: ring the recovery number, else take a message."""
+        self._fell_back(req)
         number = self._f.disaster_recovery_number
         self._outcome.labels("trunk_disaster_recovery", "dial" if number else "voicemail").inc()
         if number is None:
@@ -344,15 +423,32 @@ class Flows:
     # --- callbacks (at-least-once delivery: dedupe) ----------------------------------------
 
     def call_status(self, req: CallRequest) -> Twiml:
-        """Status callback: persist each (CallSid, status, timestamp) once."""
+        """Status callback: persist each (CallSid, status, timestamp) once, with diagnostics.
+
+        A failed call (busy, no-answer, failed, canceled) or one with an ErrorCode is counted
+        by status and error code, once per callback.
+        """
+        p = req.params
         sid, status = req.require("CallSid"), req.require("CallStatus")
-        stamp = req.params.get("Timestamp", "") or req.params.get("SequenceNumber", "")
-        event = CallEvent(sid, status, stamp, req.params.get("CallDuration", ""))
+        stamp = p.get("Timestamp", "") or p.get("SequenceNumber", "")
+        event = CallEvent(
+            sid,
+            status,
+            stamp,
+            p.get("CallDuration", ""),
+            error_code=p.get("ErrorCode", ""),
+            error_url=p.get("ErrorUrl", ""),
+            sip_response_code=p.get("SipResponseCode", ""),
+            parent_call_sid=p.get("ParentCallSid", ""),
+        )
         key = f"{sid}:call-{status}:{stamp}"
         if not self._store.claim(key, self._f.dedupe_ttl_seconds, event):
             self._outcome.labels("call_status", "duplicate").inc()
             return _ACK
         self._outcome.labels("call_status", "processed").inc()
+        if status in _FAILED_CALL_STATUSES or event.error_code:
+            labels = (_label(status, _CALL_STATUSES), error_code_label(event.error_code))
+            self._failures.labels("call_status", *labels).inc()
         return _ACK
 
     def recording_status(self, req: CallRequest) -> Twiml:

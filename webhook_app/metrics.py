@@ -28,7 +28,7 @@ _BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1.0)
 
 
 class Metrics:
-    """Requests, latency, signature failures and flow outcomes."""
+    """Requests, latency, signature failures, flow outcomes, fallbacks and call failures."""
 
     content_type = CONTENT_TYPE_LATEST
 
@@ -57,6 +57,21 @@ class Metrics:
             "voice_flow_outcomes",
             "Call-flow decisions (IVR step, dial target, duplicate callback...).",
             ("flow", "outcome"),
+            registry=self.registry,
+        )
+        # Labels take only bounded values: a known status or "other"; an error code of up to
+        # five digits (Twilio's are five, SIP's three) or "other"; "none" when there is none.
+        self.fallbacks = Counter(
+            "voice_fallbacks",
+            "Fallback requests (voice fallback URL, trunk disaster recovery) by Twilio ErrorCode.",
+            ("flow", "error_code"),
+            registry=self.registry,
+        )
+        self.call_failures = Counter(
+            "voice_call_failures",
+            "Calls (status callbacks) and dials (<Dial> actions) that failed, by status and "
+            "Twilio ErrorCode.",
+            ("flow", "status", "error_code"),
             registry=self.registry,
         )
 

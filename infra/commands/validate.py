@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
 from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
+from infra.kinds import KINDS, KindMeta
+from infra.plan import Plan, plan
 from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file
 from infra.spec.stackfile import stack_file, stack_file_locator
 from infra.urls import webhook
@@ -67,8 +70,23 @@ def annotation(file_name: str, line: int | None, message: str) -> str:
     return f"::error {where},title=invalid environment spec::{escaped}\n"
 
 
-def _plural(count: int, word: str, plural: str | None = None) -> str:
-    return f"{count} {word if count == 1 else (plural or word + 's')}"
+def _count(count: int, kind: KindMeta) -> str:
+    return f"{count} {kind.noun if count == 1 else kind.plural}"
+
+
+def declares(estate: Plan) -> list[str]:
+    """`3 numbers`, `1 credential list (2 credentials)`, ...: per spec list, from the plan."""
+    per_kind = Counter(node.kind for node in estate.nodes)
+    counts = []
+    for kind in KINDS:
+        if kind.spec_key is None:
+            continue
+        text = _count(per_kind[kind.name], kind)
+        entries = [k for k in KINDS if k.parent == kind.name and not k.association]
+        if entries:
+            text += f" ({', '.join(_count(per_kind[k.name], k) for k in entries)})"
+        counts.append(text)
+    return counts
 
 
 def summary(stack: str, env: Environment, path: Path) -> str:
@@ -76,24 +94,7 @@ def summary(stack: str, env: Environment, path: Path) -> str:
     creds = [cred for _, cred in env.credentials_with_paths()]
     secure = sum(1 for c in creds if c.password.is_secure)
     plain = len(creds) - secure
-    acl_entries = sum(len(a.ip_addresses) for a in env.ip_access_control_lists)
-    origination = sum(len(t.origination_urls) for t in env.trunks)
-    targets = sum(len(p.targets) for p in env.connection_policies)
-    counts = [
-        _plural(len(env.numbers), "number"),
-        _plural(len(env.applications), "application"),
-        _plural(len(env.sip_domains), "SIP domain"),
-        f"{_plural(len(env.credential_lists), 'credential list')} "
-        f"({_plural(len(creds), 'credential')})",
-        f"{_plural(len(env.ip_access_control_lists), 'IP ACL')} "
-        f"({_plural(acl_entries, 'address', 'addresses')})",
-        f"{_plural(len(env.trunks), 'trunk')} ({_plural(origination, 'origination URL')})",
-        _plural(len(env.byoc_trunks), "BYOC trunk"),
-        f"{_plural(len(env.connection_policies), 'connection policy', 'connection policies')} "
-        f"({_plural(targets, 'target')})",
-        _plural(len(env.ip_records), "IP record"),
-        _plural(len(env.source_ip_mappings), "source IP mapping"),
-    ]
+    counts = declares(plan(env))
     overrides = [
         *(f"number {n.e164} {n.region}" for n in env.numbers if n.region),
         *(f"SIP domain {d.name} {d.region}" for d in env.sip_domains if d.region),

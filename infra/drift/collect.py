@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from infra.drift.kinds import REF_FIELDS, normalise_live
 from infra.drift.model import Item
-from infra.kinds import KIND_META
+from infra.kinds import KIND_META, KINDS, KindMeta
 
 Record = dict[str, Any]
 
@@ -38,8 +38,18 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
-def _api(account_sid: str, path: str) -> str:
-    return f"/2010-04-01/Accounts/{account_sid}{path}"
+# Listed once each, in this order (a source IP mapping names a record and a domain listed before).
+TOP_LEVEL = (
+    "CredentialList",
+    "IpAccessControlList",
+    "Application",
+    "ConnectionPolicy",
+    "ByocTrunk",
+    "SipDomain",
+    "Trunk",
+    "IpRecord",
+    "IncomingPhoneNumber",
+)
 
 
 class Collector:
@@ -92,10 +102,17 @@ class Collector:
         self._pending.clear()
         return self.items
 
-    def _top(self, kind: str, host: str, path: str) -> dict[str, str]:
-        """List a top-level collection; return SID -> key of what it holds."""
-        keys: dict[str, str] = {}
-        for r in self.api.list(host, path):
+    def _list(self, kind: str, parent_sid: str = "") -> list[Record]:
+        """One paged list of `kind` (under the parent with SID `parent_sid`)."""
+        meta = KIND_META[kind]
+        assert meta.list_path is not None, kind
+        host, path = meta.list_path
+        return self.api.list(host, path.format(account=self.api.account_sid, parent=parent_sid))
+
+    def _top(self, kind: str) -> list[Record]:
+        """List a top-level collection, claiming the key of every resource in it."""
+        records = self._list(kind)
+        for r in records:
             natural = KIND_META[kind].natural_key(r, {"cidr_prefix_length": 32})
             if kind == "Trunk" and not isinstance(r.get("recording"), Mapping):
                 # Not embedded in this answer: one fetch for this trunk.
@@ -103,23 +120,12 @@ class Collector:
                     **r,
                     "recording": self.api.fetch("trunking", f"/v1/Trunks/{r['sid']}/Recording"),
                 }
-            keys[_text(r.get("sid"))] = self._resource(kind, natural, r)
-        return keys
+            self._resource(kind, natural, r)
+        return records
 
     def collect(self) -> list[Item]:
-        ac = self.api.account_sid
-        clists = self._top("CredentialList", "api", _api(ac, "/SIP/CredentialLists.json"))
-        acls = self._top("IpAccessControlList", "api", _api(ac, "/SIP/IpAccessControlLists.json"))
-        self._top("Application", "api", _api(ac, "/Applications.json"))
-        policies = self._top("ConnectionPolicy", "voice", "/v1/ConnectionPolicies")
-        self._top("ByocTrunk", "voice", "/v1/ByocTrunks")
-        domains = self._top("SipDomain", "api", _api(ac, "/SIP/Domains.json"))
-        trunks = self._top("Trunk", "trunking", "/v1/Trunks")
-        self._top("IpRecord", "voice", "/v1/IpRecords")
-        numbers = self.api.list("api", _api(ac, "/IncomingPhoneNumbers.json"))
-        for r in numbers:
-            self._resource("IncomingPhoneNumber", _text(r.get("phone_number")), r)
-        for r in self.api.list("voice", "/v1/SourceIpMappings"):
+        listed = {kind: self._top(kind) for kind in TOP_LEVEL}
+        for r in self._list("SourceIpMapping"):
             record_key = self.ref(r.get("ip_record_sid")) or ""
             self.items.append(
                 Item(
@@ -129,7 +135,7 @@ class Collector:
                     parent=("IpRecord", record_key),
                 )
             )
-        for r in numbers:
+        for r in listed["IncomingPhoneNumber"]:
             # A number the stack does not declare, routed into a declared trunk.
             e164 = _text(r.get("phone_number"))
             trunk_key = self.ref(r.get("trunk_sid"))
@@ -142,80 +148,28 @@ class Collector:
                         parent=("Trunk", trunk_key),
                     )
                 )
-        self._descend(ac, clists, acls, domains, trunks, policies)
+        for meta in KINDS:
+            if meta.parent in listed and meta.list_path and "{parent}" in meta.list_path[1]:
+                self._descend(meta, listed[meta.parent])
         return self.finish()
 
-    def _declared(self, kind: str, parents: dict[str, str]) -> Iterable[tuple[str, str]]:
-        """(sid, key) of the live parents of `kind` that the spec declares."""
-        for sid, key in parents.items():
-            if (kind, key) in self.wanted:
-                yield sid, key
-
-    def _children(
-        self, kind: str, parent: tuple[str, str], host: str, path: str, key_field: str
-    ) -> None:
-        for r in self.api.list(host, path):
-            self._resource(kind, f"{parent[1]}/{_text(r.get(key_field))}", r, parent)
-
-    def _assoc(self, kind: str, parent: tuple[str, str], host: str, path: str) -> None:
-        """An association collection: items keyed `<parent key>/<referenced key>`."""
-        for r in self.api.list(host, path):
-            sid = _text(r.get("sid"))
-            target = self.by_sid.get(sid) or _text(r.get("friendly_name"))
-            self.items.append(Item(kind, f"{parent[1]}/{target}", sid=sid or None, parent=parent))
-
-    def _descend(
-        self,
-        ac: str,
-        clists: dict[str, str],
-        acls: dict[str, str],
-        domains: dict[str, str],
-        trunks: dict[str, str],
-        policies: dict[str, str],
-    ) -> None:
-        for sid, key in self._declared("CredentialList", clists):
-            path = _api(ac, f"/SIP/CredentialLists/{sid}/Credentials.json")
-            self._children("Credential", ("CredentialList", key), "api", path, "username")
-        for sid, key in self._declared("IpAccessControlList", acls):
-            path = _api(ac, f"/SIP/IpAccessControlLists/{sid}/IpAddresses.json")
-            self._children("IpAddress", ("IpAccessControlList", key), "api", path, "ip_address")
-        for sid, key in self._declared("SipDomain", domains):
-            parent = ("SipDomain", key)
-            auth = _api(ac, f"/SIP/Domains/{sid}/Auth")
-            for kind, path in (
-                ("SipDomainCallsCredentialListMapping", "/Calls/CredentialListMappings.json"),
-                (
-                    "SipDomainCallsIpAccessControlListMapping",
-                    "/Calls/IpAccessControlListMappings.json",
-                ),
-                (
-                    "SipDomainRegistrationsCredentialListMapping",
-                    "/Registrations/CredentialListMappings.json",
-                ),
-            ):
-                self._assoc(kind, parent, "api", auth + path)
-        for sid, key in self._declared("Trunk", trunks):
-            parent = ("Trunk", key)
-            self._children(
-                "OriginationUrl", parent, "trunking", f"/v1/Trunks/{sid}/OriginationUrls", "sip_url"
-            )
-            self._assoc(
-                "TrunkCredentialList", parent, "trunking", f"/v1/Trunks/{sid}/CredentialLists"
-            )
-            self._assoc(
-                "TrunkIpAccessControlList",
-                parent,
-                "trunking",
-                f"/v1/Trunks/{sid}/IpAccessControlLists",
-            )
-        for sid, key in self._declared("ConnectionPolicy", policies):
-            self._children(
-                "ConnectionPolicyTarget",
-                ("ConnectionPolicy", key),
-                "voice",
-                f"/v1/ConnectionPolicies/{sid}/Targets",
-                "target",
-            )
+    def _descend(self, meta: KindMeta, parents: list[Record]) -> None:
+        """List `meta`'s kind under every live parent the spec declares."""
+        for record in parents:
+            sid = _text(record.get("sid"))
+            parent = (meta.parent or "", self.by_sid.get(sid, ""))
+            if parent not in self.wanted:
+                continue
+            for r in self._list(meta.name, sid):
+                if meta.association:
+                    # The mapped list's SID is the association's own.
+                    own = _text(r.get("sid"))
+                    target = self.by_sid.get(own) or _text(r.get("friendly_name"))
+                    key = f"{parent[1]}/{target}"
+                    self.items.append(Item(meta.name, key, sid=own or None, parent=parent))
+                else:
+                    key = f"{parent[1]}/{meta.natural_key(r)}"
+                    self._resource(meta.name, key, r, parent)
 
 
 def collect_live(api: Lister, declared: Iterable[Item]) -> list[Item]:

@@ -10,10 +10,10 @@ from urllib.parse import parse_qsl, urlsplit
 
 import pulumi
 
+from infra.kinds import kind_of_type
 from infra.spec.stackfile import config_key
 from webhook_app.routes import ROUTES
 
-TYPE_PREFIX = "pulumi-python:dynamic/twilio:"
 LOCAL_ENVIRONMENTS = ("local",)
 PRODUCTION_ENVIRONMENTS = ("prod", "production")
 
@@ -28,9 +28,8 @@ URL_PROPS = (
 )
 
 
-def twilio_kind(resource_type: str) -> str | None:
-    """`pulumi-python:dynamic/twilio:Trunk` -> `Trunk`; None for anything else."""
-    return resource_type[len(TYPE_PREFIX) :] if resource_type.startswith(TYPE_PREFIX) else None
+# The kind of a resource type (`pulumi-python:dynamic/twilio:Trunk` -> `Trunk`), from infra.kinds.
+twilio_kind = kind_of_type
 
 
 def stack_of(urn: str) -> str | None:

@@ -26,8 +26,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
+from infra.kinds import KIND_META
 from infra.policy.context import (
-    TYPE_PREFIX,
     URL_PROPS,
     environment,
     flow_of,
@@ -53,7 +53,7 @@ _PROD_SCHEMA: dict[str, dict[str, Any]] = {
 
 
 def _of_kind(resources: Iterable[PolicyResource], kind: str) -> list[PolicyResource]:
-    return [r for r in resources if r.resource_type == TYPE_PREFIX + kind]
+    return [r for r in resources if r.resource_type == KIND_META[kind].type_token]
 
 
 def _children(

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from infra.kinds import TYPE_PREFIX
 from infra.resources.application import Application, ApplicationProvider
 from infra.resources.base import Kind, TwilioProvider, TwilioResource, diff_props
 from infra.resources.byoc_trunk import ByocTrunk, ByocTrunkProvider
@@ -49,8 +50,6 @@ from infra.resources.trunk_ip_access_control_list import (
     TrunkIpAccessControlListProvider,
 )
 from infra.resources.trunk_phone_number import TrunkPhoneNumber, TrunkPhoneNumberProvider
-
-TYPE_PREFIX = "pulumi-python:dynamic/twilio:"
 
 # Every provider class, keyed by kind name. These are pickled into state by reference
 # (module + class name): never rename or move one without keeping an alias here.

@@ -5,19 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
+from infra.kinds import KINDS
 from infra.spec.issues import SpecIssue
 from infra.spec.models import Environment
 
-# Kind (the YAML key) -> what a user calls it in a message.
+# The spec lists whose entries have a `name` (the YAML key) -> what a message calls one; numbers
+# are named by their E.164 and source IP mappings by what they map.
 KIND_LABELS: dict[str, str] = {
-    "applications": "application",
-    "sip_domains": "SIP domain",
-    "credential_lists": "credential list",
-    "ip_access_control_lists": "IP access control list",
-    "trunks": "trunk",
-    "byoc_trunks": "BYOC trunk",
-    "connection_policies": "connection policy",
-    "ip_records": "IP record",
+    k.spec_key: k.noun
+    for k in KINDS
+    if k.spec_key and k.parent is None and k.name != "IncomingPhoneNumber"
 }
 
 

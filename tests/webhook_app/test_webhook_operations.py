@@ -1,4 +1,4 @@
-"""Operating the app: honest health and leased queues."""
+"""Operating the app: honest health, call diagnostics, leased queues, protected metrics."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import redis
-from webhook_support import BASE, delete_keys, make_settings
+from webhook_support import BASE, Twilio, delete_keys, make_settings
 from werkzeug.test import Client
 
 from webhook_app import store_sqlite
@@ -415,4 +415,167 @@ def test_queue_command_shows_and_requeues_parked_items(
     assert queue.main(["recording-jobs", "--requeue-parked"]) == 0
     assert queue.main(["recording-jobs"]) == 0
     assert "RE0" in capsys.readouterr().out
+    store.close()
+
+
+# --- call diagnostics: kept, logged, counted ----------------------------------------------------
+
+CALL = "CA" + "1" * 32
+PARENT = "CA" + "2" * 32
+DIALED = "CA" + "3" * 32
+
+
+def _diagnostics_app(store: Store, stream: io.StringIO) -> tuple[Twilio, Metrics]:
+    metrics = Metrics()
+    app = create_app(
+        make_settings(caller_id="+14155550199"),
+        store,
+        metrics=metrics,
+        logger=configure_logging("INFO", stream),
+    )
+    return Twilio(Client(app)), metrics
+
+
+def test_status_callback_diagnostics_are_kept_logged_and_counted(
+    store: SqliteStore, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    stream = io.StringIO()
+    twilio, metrics = _diagnostics_app(store, stream)
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "CallSid": CALL,
+        "CallStatus": "failed",
+        "Timestamp": "Tue, 24 Nov 2026 10:00:00 +0000",
+        "CallDuration": "0",
+        "ErrorCode": "32011",
+        "ErrorUrl": "sip:alice@pbx.example.com",
+        "SipResponseCode": "503",
+        "ParentCallSid": PARENT,
+    }
+    assert twilio.post("/voice/status", params).status_code == 204
+    assert twilio.post("/voice/status", params).status_code == 204  # a redelivery
+    [event] = store.call_events()
+    assert event == CallEvent(
+        CALL,
+        "failed",
+        params["Timestamp"],
+        "0",
+        source="status",
+        error_code="32011",
+        error_url="sip:alice@pbx.example.com",
+        sip_response_code="503",
+        parent_call_sid=PARENT,
+    )
+    text = metrics.render().decode()
+    assert (
+        'voice_call_failures_total{error_code="32011",flow="call_status",status="failed"} 1.0'
+        in text
+    )  # once: the redelivery is a duplicate
+    line = json.loads(stream.getvalue().splitlines()[0])
+    assert line["error_code"] == "32011"
+    assert line["sip_response_code"] == "503"
+    assert line["parent_call_sid"] == PARENT
+    assert line["call_duration"] == "0"
+    # python -m webhook_app.queue shows them
+    from webhook_app import queue
+
+    monkeypatch.setenv("VOICE_STORE_URL", f"sqlite:///{store._path}")
+    capsys.readouterr()
+    assert queue.main(["call-events"]) == 0
+    shown = json.loads(capsys.readouterr().out)
+    assert (shown["error_code"], shown["sip_response_code"], shown["parent_call_sid"]) == (
+        "32011",
+        "503",
+        PARENT,
+    )
+
+
+def test_fallback_diagnostics_are_kept_logged_and_counted(store: SqliteStore) -> None:
+    stream = io.StringIO()
+    twilio, metrics = _diagnostics_app(store, stream)
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "CallSid": CALL,
+        "CallStatus": "in-progress",
+        "From": "+12125550199",
+        "To": "+14155550100",
+        "ErrorCode": "11200",
+        "ErrorUrl": "https://voice.example.test/voice/inbound",
+    }
+    response = twilio.post("/voice/fallback", params)
+    assert response.status_code == 200
+    assert b"<Dial" in response.data
+    twilio.post("/voice/trunk/disaster-recovery", {**params, "ErrorCode": "not-a-code"})
+    twilio.post("/voice/trunk/disaster-recovery", {**params, "ErrorCode": "1234567890"})
+    twilio.post("/voice/fallback", {k: v for k, v in params.items() if k != "ErrorCode"})
+    text = metrics.render().decode()
+    assert 'voice_fallbacks_total{error_code="11200",flow="voice_fallback"} 1.0' in text
+    assert 'voice_fallbacks_total{error_code="none",flow="voice_fallback"} 1.0' in text
+    assert 'voice_fallbacks_total{error_code="other",flow="trunk_disaster_recovery"} 2.0' in text
+    events = store.call_events()
+    assert [(e.source, e.error_code) for e in events] == [
+        ("fallback", "11200"),
+        ("fallback", "not-a-code"),
+        ("fallback", "1234567890"),
+        ("fallback", ""),
+    ]
+    assert events[0].error_url == params["ErrorUrl"]
+    first = json.loads(stream.getvalue().splitlines()[0])
+    assert (first["error_code"], first["error_url"]) == ("11200", params["ErrorUrl"])
+
+
+def test_dial_action_diagnostics_are_kept_logged_and_counted(store: SqliteStore) -> None:
+    stream = io.StringIO()
+    twilio, metrics = _diagnostics_app(store, stream)
+    params = {
+        "AccountSid": "AC" + "0" * 32,
+        "CallSid": CALL,
+        "CallStatus": "in-progress",
+        "DialCallSid": DIALED,
+        "DialCallStatus": "busy",
+        "DialCallDuration": "0",
+        "DialSipResponseCode": "486",
+    }
+    assert twilio.post("/voice/dial/status?then=message", params).status_code == 200
+    [event] = store.call_events()
+    assert (event.source, event.dial_call_sid, event.dial_call_status) == ("dial", DIALED, "busy")
+    assert (event.sip_response_code, event.duration) == ("486", "0")
+    text = metrics.render().decode()
+    assert (
+        'voice_call_failures_total{error_code="none",flow="dial_status",status="busy"} 1.0' in text
+    )
+    line = json.loads(stream.getvalue().splitlines()[0])
+    assert (line["dial_call_sid"], line["dial_call_status"]) == (DIALED, "busy")
+    assert line["dial_sip_response_code"] == "486"
+
+
+def test_diagnostics_stay_off_the_ivr_hot_path(store: SqliteStore) -> None:
+    stream = io.StringIO()
+    twilio, _ = _diagnostics_app(store, stream)
+    params = {"CallSid": CALL, "From": "+12125550199", "To": "+14155550100", "ErrorCode": "1"}
+    assert twilio.post("/voice/inbound", params).status_code == 200
+    line = json.loads(stream.getvalue())
+    assert "error_code" not in line
+    assert store.call_events() == []
+
+
+def test_fallback_is_served_when_the_store_is_down(tmp_path: Path) -> None:
+    path = tmp_path / "s.sqlite3"
+    store = SqliteStore(str(path))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA busy_timeout = 0")
+    store._connect().execute("PRAGMA busy_timeout = 0")  # fail at once instead of in 10 s
+    holder.execute("BEGIN EXCLUSIVE")
+    stream = io.StringIO()
+    twilio, metrics = _diagnostics_app(store, stream)
+    response = twilio.post("/voice/fallback", {"CallSid": CALL, "ErrorCode": "11200"})
+    holder.execute("ROLLBACK")
+    holder.close()
+    assert response.status_code == 200
+    assert b"<Dial" in response.data
+    text = metrics.render().decode()
+    assert (
+        'voice_flow_outcomes_total{flow="voice_fallback",outcome="store_unavailable"} 1.0' in text
+    )
+    assert 'voice_fallbacks_total{error_code="11200",flow="voice_fallback"} 1.0' in text
     store.close()
