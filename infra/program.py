@@ -58,8 +58,19 @@ def stack_outputs(env: spec.Environment, component: VoiceEnvironment) -> dict[st
 def load_from_config() -> spec.Environment:
     """Read and validate `twilio-voice:environment`; a bad spec stops the run with its message."""
     config = pulumi.Config()
-    raw = config.require_object(CONFIG_KEY)
     full_key = f"{config.name}:{CONFIG_KEY}"
+    try:
+        raw = config.require_object(CONFIG_KEY)
+    except pulumi.ConfigTypeError as err:
+        # Pulumi's message repeats the whole value (decrypted secrets too); say only why.
+        cause = err.__cause__
+        reason = "nested too deeply" if isinstance(cause, RecursionError) else "not valid JSON"
+        if isinstance(cause, ValueError) and "integer string conversion" in str(cause):
+            reason = "an integer has more than 4,300 digits"
+        raise pulumi.RunError(
+            f"{pulumi.get_stack()}: {full_key} cannot be read: {reason}; check it with "
+            f"`python -m infra validate --stack {pulumi.get_stack()}`"
+        ) from None
     try:
         return spec.load_environment(
             raw,
