@@ -153,7 +153,7 @@ def make_project(
     engine.select(stack)
     secrets: dict[str, str] = {}
     for path in paths:
-        key, _, rest = path.partition(".")
+        _key, _, rest = path.partition(".")
         secrets[path] = test_secret(path)
         engine.set_config(stack, path, secrets[path], secret=True, path=bool(rest))
     return StackProject(engine, stack, emu, folder, secrets)
@@ -166,3 +166,33 @@ def live(emu: RunningEmulator, kind: str) -> list[dict[str, Any]]:
 def counts(emu: RunningEmulator) -> dict[str, int]:
     data: dict[str, int] = emu.admin.request("GET", "/counts")
     return data
+
+
+PROD_ACCOUNT = "ACb0ebb1aee434f6076941fdae6a07a0d2"  # Pulumi.prod.yaml's twilio:accountSid
+PROD_API_KEY = "SKa0b2429dda7f6a3d591334a68ef8f733"  # its credentials.api_key_sid
+PROD_API_SECRET = "e2e-Api-Secret-0f3b9c1d7e"
+
+
+def prod_emulator_options() -> dict[str, Any]:
+    return {
+        "account_sid": PROD_ACCOUNT,
+        "api_keys": {PROD_API_KEY: PROD_API_SECRET},
+        "numbers": stack_numbers("prod"),
+    }
+
+
+def make_prod_project(
+    tmp_path: Path,
+    emu: RunningEmulator,
+    *,
+    change: Callable[[dict[str, Any]], None] | None = None,
+    policy_pack: bool = False,
+) -> StackProject:
+    """The prod-shaped stack as a user runs it: API key in config, its secret a Pulumi secret."""
+    project = make_project(tmp_path, emu, "prod", change=change, policy_pack=policy_pack)
+    # Only the emulator's address comes from the environment: credentials come from the stack.
+    project.engine.extra_env = {"TWILIO_API_BASE_URL": emu.base_url}
+    project.engine.set_config("prod", "twilio:apiKey", PROD_API_KEY, secret=False, path=False)
+    project.engine.set_config("prod", "twilio:apiSecret", PROD_API_SECRET, secret=True, path=False)
+    project.secrets["twilio:apiSecret"] = PROD_API_SECRET
+    return project
