@@ -89,7 +89,8 @@ def test_local_stack_lifecycle(tmp_path: Path) -> None:
         out = project.up()
         summary = changes(out)
         assert summary.get("updated", 0) >= 12, out
-        assert "created" not in summary and "deleted" not in summary, out
+        assert "created" not in summary, out
+        assert "deleted" not in summary, out
         assert declared_counts(project) == LOCAL_COUNTS
         number = by(live(emu, "incoming_phone_number"), "phone_number", "+14155550120")
         assert number["friendly_name"] == "Local main line v2"
