@@ -13,7 +13,7 @@ from infra.drift.kinds import (
     unmanaged_hint,
 )
 from infra.drift.model import FieldChange, Finding, Item, Value
-from infra.resources.base import diff_props
+from infra.resources.kind import diff_props
 
 _STATUS_ORDER = {"missing": 0, "changed": 1, "unmanaged": 2}
 

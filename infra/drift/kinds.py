@@ -13,7 +13,7 @@ from typing import Any
 from infra.drift.model import NotCompared
 from infra.kinds import KIND_META, KINDS, KindMeta
 from infra.resources import PROVIDERS
-from infra.resources.base import Kind, normalise_fields
+from infra.resources.kind import Kind
 
 # Report order and labels come from the one kind table (infra.kinds).
 KIND_INFO: dict[str, KindMeta] = KIND_META
@@ -92,6 +92,6 @@ def normalise_live(kind: str, record: Mapping[str, Any]) -> dict[str, Any]:
     table = provider_kind(kind)
     if table is None:
         return {}
-    outs = table.normaliser(record) if table.normaliser else normalise_fields(record, table.fields)
+    outs = table.normalise(record)
     names = compared_fields(kind)
     return {k: v for k, v in outs.items() if k in names}

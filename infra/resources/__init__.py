@@ -11,7 +11,7 @@ from typing import Any
 
 from infra.kinds import TYPE_PREFIX
 from infra.resources.application import Application, ApplicationProvider
-from infra.resources.base import Kind, TwilioProvider, TwilioResource, diff_props
+from infra.resources.base import TwilioProvider, TwilioResource
 from infra.resources.byoc_trunk import ByocTrunk, ByocTrunkProvider
 from infra.resources.connection_policy import ConnectionPolicy, ConnectionPolicyProvider
 from infra.resources.connection_policy_target import (
@@ -28,6 +28,7 @@ from infra.resources.incoming_phone_number import IncomingPhoneNumber, IncomingP
 from infra.resources.ip_access_control_list import IpAccessControlList, IpAccessControlListProvider
 from infra.resources.ip_address import IpAddress, IpAddressProvider
 from infra.resources.ip_record import IpRecord, IpRecordProvider
+from infra.resources.kind import Kind, diff_props
 from infra.resources.origination_url import OriginationUrl, OriginationUrlProvider
 from infra.resources.sip_domain import SipDomain, SipDomainProvider
 from infra.resources.sip_domain_calls_credential_list_mapping import (

@@ -1,24 +1,22 @@
-"""The machinery every Twilio resource kind shares; a kind module is mostly declarations.
+"""The provider engine every Twilio resource kind shares: lifecycle, retries glue, pickling.
 
-A kind declares a frozen pydantic args model, a field table (`Field`: PascalCase form name,
-diff mode, clearing behaviour), the REST paths and its unique key. From that this module
-derives the pure pieces drift detection reuses (`form_params`, `normalise_fields`,
-`diff_props`) and a `TwilioProvider` implementing check/diff/create/read/update/delete with
-the project's rules: idempotent creates (look up by unique key, adopt), empty id on 404 in
-read, 404 is done in delete, complete outputs from update, fingerprints for write-only
-fields, and the stack-to-account guard.
+`TwilioProvider` implements check/diff/create/read/update/delete over a kind's declarations
+(`infra.resources.kind`) with the project's rules: idempotent creates (look up by unique key,
+adopt), empty id on 404 in read, 404 is done in delete, complete outputs from update,
+fingerprints for write-only fields, and the stack-to-account guard. `TwilioResource` is the
+typed Pulumi resource. The pure part (field tables, form params, diff rules) that drift
+detection also uses lives in `infra.resources.kind`; a kind module overrides provider hooks
+here only for I/O (how it is looked up, created, deleted).
 """
 
 from __future__ import annotations
 
 import os
 import pickle
-import string
 import threading
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from typing import Any, ClassVar, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic
 
 import pulumi
 from pulumi.dynamic import (
@@ -33,241 +31,25 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 from pulumi.output import Unknown
-from pydantic import BaseModel, ConfigDict, ValidationError
-from pydantic_core import PydanticUndefined
+from pydantic import ValidationError
 
 from infra.client import CONFIG_KEYS, Record, TwilioApi, get_api
 from infra.errors import AccountMismatchError, NotFoundError, ProviderError, TwilioApiError
 from infra.resources import fingerprint
-from infra.resources.types import AccountSid
-
-PROVIDER_KEY = "__provider"
-
-Mode = Literal["update", "replace", "local", "write_only"]
-
+from infra.resources.kind import (
+    PROVIDER_KEY,
+    A,
+    Kind,
+    comparable,
+    diff_props,
+    format_path,
+    to_form,
+    without_provider,
+)
 
 # SIDs that a create in this process adopted (looked up by unique key instead of creating). The
 # dynamic-provider host is one process per deployment, so this is "adopted during this update".
 _ADOPTED_THIS_RUN: set[str] = set()
-
-
-class ArgsBase(BaseModel):
-    """Inputs common to every kind."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    # The account the environment spec declares; create refuses other credentials.
-    expected_account_sid: AccountSid | None = None
-
-
-A = TypeVar("A", bound=ArgsBase)
-
-
-@dataclass(frozen=True)
-class Field:
-    """One input of a kind and how it reaches Twilio and the diff.
-
-    mode: `update` (changed in place), `replace` (a change recreates the resource), `local`
-    (kept in state only, never sent), `write_only` (sent, never returned by Twilio: compared via
-    `<name>_hash`). `clear=True`: removing the input sends "" so Twilio clears the value;
-    `clear=False`: Twilio cannot clear it, so an unset input is neither sent nor diffed.
-    `output=False`: the live record does not carry it (path parameters), state keeps it.
-    """
-
-    name: str
-    param: str | None = None
-    mode: Mode = "update"
-    clear: bool = True
-    output: bool = True
-
-
-EXPECTED_ACCOUNT = Field("expected_account_sid", mode="local")
-
-
-@dataclass(frozen=True)
-class Kind(Generic[A]):
-    """Everything declarative about one Twilio resource kind."""
-
-    name: str
-    args: type[A]
-    fields: tuple[Field, ...]
-    host: str
-    list_path: str
-    instance_path: str
-    # Lookup for adoption: match these fields of a listed record against the args...
-    key: tuple[str, ...] = ()
-    # ...optionally narrowing the list with these query parameters (name -> field).
-    list_filters: tuple[tuple[str, str], ...] = ()
-    # Mappings/associations: the instance path already is the key, so GET it instead.
-    lookup_by_get: str | None = None
-    # Fields naming the resource in error messages, first non-empty wins.
-    name_fields: tuple[str, ...] = ("friendly_name",)
-    # Outputs derived from secrets; the Resource adds them to additional_secret_outputs.
-    secret_outputs: tuple[str, ...] = ()
-    extra_outputs: tuple[str, ...] = ("sid", "account_sid")
-    # The kind module's pure mappings, when it has its own (default: derived from `fields`).
-    params: Callable[[Any], dict[str, str]] | None = None
-    update_params: Callable[[Any], dict[str, str]] | None = None
-    normaliser: Callable[[Mapping[str, Any]], dict[str, Any]] | None = None
-
-    def __post_init__(self) -> None:
-        names = {f.name for f in self.fields}
-        if "expected_account_sid" not in names:
-            object.__setattr__(self, "fields", (*self.fields, EXPECTED_ACCOUNT))
-
-    @property
-    def replaces(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.fields if f.mode == "replace")
-
-    @property
-    def updates(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.fields if f.mode == "update")
-
-    @property
-    def write_only(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.fields if f.mode == "write_only")
-
-    @property
-    def local(self) -> frozenset[str]:
-        return frozenset(f.name for f in self.fields if f.mode == "local")
-
-    @property
-    def input_names(self) -> tuple[str, ...]:
-        return tuple(f.name for f in self.fields)
-
-    @property
-    def output_names(self) -> tuple[str, ...]:
-        """Every output: the inputs (minus write-only values) plus hashes and read-only fields."""
-        names = [f.name for f in self.fields if f.mode != "write_only"]
-        names += [f"{name}_hash" for name in sorted(self.write_only)]
-        names += [n for n in self.extra_outputs if n not in names]
-        return tuple(names)
-
-    def field(self, name: str) -> Field:
-        return next(f for f in self.fields if f.name == name)
-
-    def default(self, name: str) -> Any:
-        info = self.args.model_fields.get(name)
-        if info is None or info.default is PydanticUndefined:
-            return None
-        return info.default
-
-    def display(self, values: Mapping[str, Any], fallback: str = "") -> str:
-        for name in self.name_fields:
-            value = values.get(name)
-            if value and not isinstance(value, Unknown):
-                return f"{self.name} {value}"
-        return f"{self.name} {fallback}".rstrip()
-
-
-# --- pure helpers shared with drift detection ------------------------------------------------
-
-
-def to_form(value: Any) -> str:
-    """A Python value as Twilio's form encoding wants it."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
-
-
-def form_params(
-    args: BaseModel, fields: tuple[Field, ...], *, update: bool = False
-) -> dict[str, str]:
-    """PascalCase form params for `args`: unset clearable fields become "" so Twilio clears them.
-
-    With `update=True` replace-only fields are left out (they are create-time parameters).
-    """
-    params: dict[str, str] = {}
-    for f in fields:
-        if f.param is None or f.mode == "local" or (update and f.mode == "replace"):
-            continue
-        value = getattr(args, f.name)
-        if value is None:
-            if f.clear and f.mode != "write_only":
-                params[f.param] = ""
-            continue
-        params[f.param] = to_form(value)
-    return params
-
-
-def comparable(value: Any) -> Any:
-    """Normalise a value so state (floats from the host, "" vs null) compares with inputs."""
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if value == "":
-        return None
-    return value
-
-
-def normalise_fields(
-    record: Mapping[str, Any],
-    fields: tuple[Field, ...],
-    extra: tuple[str, ...] = ("sid", "account_sid"),
-) -> dict[str, Any]:
-    """The comparable outputs of a live Twilio record: declared fields plus read-only extras."""
-    outs: dict[str, Any] = {}
-    for f in fields:
-        if f.output and f.mode not in ("local", "write_only"):
-            outs[f.name] = comparable(record.get(f.name))
-    for name in extra:
-        if name in record:
-            outs[name] = comparable(record.get(name))
-    return outs
-
-
-def diff_props(
-    kind: Kind[Any], olds: Mapping[str, Any], news: Mapping[str, Any]
-) -> tuple[list[str], list[str]]:
-    """(changed fields, fields forcing replacement) between old outputs and new inputs.
-
-    Unknown new values (preview) count as changes but never as replacements: a parent SID is
-    unknown in preview whenever the parent is merely updated (dynamic providers cannot preview
-    outputs), and `pulumi up` re-diffs with known values, replacing only if the SID really
-    changed. Unset inputs compare as the model default;
-    unset non-clearable fields are not compared. Write-only fields compare against the
-    fingerprint `<name>_hash` kept in the old outputs. `__provider` is never compared.
-    """
-    changed: list[str] = []
-    unknown: set[str] = set()
-    for f in kind.fields:
-        new = news.get(f.name)
-        if isinstance(new, Unknown):
-            changed.append(f.name)
-            unknown.add(f.name)
-            continue
-        if f.mode == "write_only":
-            old_hash = olds.get(f"{f.name}_hash")
-            if new is None and old_hash is None:
-                continue
-            if new is None or not fingerprint.matches(str(new), old_hash):
-                changed.append(f.name)
-            continue
-        if new is None:
-            new = kind.default(f.name)
-            if new is None and not f.clear:
-                continue
-        if comparable(olds.get(f.name)) != comparable(new):
-            changed.append(f.name)
-    replaces = [name for name in changed if name in kind.replaces and name not in unknown]
-    return changed, replaces
-
-
-def format_path(template: str, values: Mapping[str, Any]) -> str:
-    """Fill `{name}` placeholders of a REST path; a missing value is a clear error."""
-    names = [name for _, name, _, _ in string.Formatter().parse(template) if name]
-    missing = [n for n in names if not values.get(n)]
-    if missing:
-        raise ProviderError(f"cannot build {template}: missing {', '.join(missing)}")
-    return template.format(**{n: values[n] for n in names})
-
-
-def without_provider(props: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in props.items() if k != PROVIDER_KEY}
-
-
-# --- the provider ----------------------------------------------------------------------------
 
 
 def _default_api(config: Mapping[str, Any]) -> TwilioApi:
@@ -365,22 +147,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
     def instance_path(self, api: TwilioApi, values: Mapping[str, Any], sid: str) -> str:
         return format_path(self.kind.instance_path, self.path_values(api, values, sid))
 
-    # -- hooks a kind may override --
-
-    def create_params(self, args: A) -> dict[str, str]:
-        if self.kind.params is not None:
-            return self.kind.params(args)
-        return form_params(args, self.kind.fields)
-
-    def update_params(self, args: A) -> dict[str, str]:
-        if self.kind.update_params is not None:
-            return self.kind.update_params(args)
-        return form_params(args, self.kind.fields, update=True)
-
-    def normalise(self, record: Mapping[str, Any]) -> dict[str, Any]:
-        if self.kind.normaliser is not None:
-            return self.kind.normaliser(record)
-        return normalise_fields(record, self.kind.fields, self.kind.extra_outputs)
+    # -- I/O hooks a kind may override (its pure special cases go to its `Kind`) --
 
     def matches(self, args: A, record: Mapping[str, Any]) -> bool:
         """Whether a listed record is the one `args` describes (the unique key)."""
@@ -416,7 +183,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
 
     def adopt(self, api: TwilioApi, args: A, record: Record) -> Record:
         """Bring an existing resource to the declared configuration."""
-        params = self.update_params(args)
+        params = self.kind.update_form(args)
         if not params:
             return record
         return api.update(
@@ -435,7 +202,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
             _ADOPTED_THIS_RUN.add(self.record_id(found))
             return self.after_create(api, args, self.adopt(api, args, found))
         # A new resource starts empty: the "" that clears a field on update is noise on create.
-        params = {k: v for k, v in self.create_params(args).items() if v != ""}
+        params = {k: v for k, v in self.kind.create_form(args).items() if v != ""}
         record, adopted = api.create(
             self.kind.host, self.list_path(api, args), params, lambda: self.lookup(api, args)
         )
@@ -457,7 +224,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
         return api.fetch(self.kind.host, self.instance_path(api, props, sid))
 
     def update_record(self, api: TwilioApi, sid: str, args: A, olds: Mapping[str, Any]) -> Record:
-        params = self.update_params(args)
+        params = self.kind.update_form(args)
         path = self.instance_path(api, args.model_dump(), sid)
         if not params:
             return api.fetch(self.kind.host, path)
@@ -482,7 +249,7 @@ class TwilioProvider(ResourceProvider, Generic[A]):
                 outs[f.name] = comparable(base.get(f.name))
         for name in self.kind.write_only:
             outs[f"{name}_hash"] = hashes.get(f"{name}_hash")
-        outs.update(self.normalise(record))
+        outs.update(self.kind.normalise(record))
         if not outs.get("account_sid"):
             outs["account_sid"] = api.account_sid
         return outs

@@ -18,15 +18,8 @@ from pydantic import model_validator
 
 from infra.client import Record, TwilioApi
 from infra.errors import ProviderError
-from infra.resources.base import (
-    ArgsBase,
-    Field,
-    Kind,
-    TwilioProvider,
-    TwilioResource,
-    form_params,
-    normalise_fields,
-)
+from infra.resources.base import TwilioProvider, TwilioResource
+from infra.resources.kind import ArgsBase, Field, Kind, form_params, normalise_fields
 from infra.resources.types import E164, ApplicationSid, FriendlyName, HttpMethod, TrunkSid, Url
 
 

@@ -7,15 +7,8 @@ from typing import Any
 
 import pulumi
 
-from infra.resources.base import (
-    ArgsBase,
-    Field,
-    Kind,
-    TwilioProvider,
-    TwilioResource,
-    form_params,
-    normalise_fields,
-)
+from infra.resources.base import TwilioProvider, TwilioResource
+from infra.resources.kind import ArgsBase, Field, Kind, form_params, normalise_fields
 from infra.resources.types import CidrPrefixLength, FriendlyName, IpAccessControlListSid, IPv4
 
 

@@ -13,16 +13,8 @@ import pulumi
 from pydantic import model_validator
 
 from infra.client import Record, TwilioApi
-from infra.resources.base import (
-    ArgsBase,
-    Field,
-    Kind,
-    TwilioProvider,
-    TwilioResource,
-    comparable,
-    form_params,
-    normalise_fields,
-)
+from infra.resources.base import TwilioProvider, TwilioResource
+from infra.resources.kind import ArgsBase, Field, Kind, comparable, form_params, normalise_fields
 from infra.resources.types import FriendlyName, HttpMethod, TrunkDomainName, Url
 from infra.twilio_enums import RecordingMode, RecordingTrim, TransferCallerId, TransferMode
 

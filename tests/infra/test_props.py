@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from infra.props import default_number_name, incoming_phone_number_props
 from infra.resources import incoming_phone_number
-from infra.resources.base import diff_props
 from infra.resources.incoming_phone_number import IncomingPhoneNumberArgs
+from infra.resources.kind import diff_props
 from infra.spec.models import PhoneNumber
 
 BASE = "https://voice.example.com"

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 
 from emulator.testing import RunningEmulator
-from infra.resources.base import PROVIDER_KEY, TwilioProvider
+from infra.resources.base import TwilioProvider
+from infra.resources.kind import PROVIDER_KEY
 
 PASSWORD = "Str0ngPassw0rd!"
 NEW_PASSWORD = "An0therPassw0rd"

@@ -8,8 +8,8 @@ import pytest
 from pulumi.output import Unknown
 
 from infra.resources import KINDS, PROVIDERS
-from infra.resources.base import PROVIDER_KEY, diff_props
 from infra.resources.fingerprint import fingerprint
+from infra.resources.kind import PROVIDER_KEY, diff_props
 
 TK = "TK" + "a" * 32
 AP = "AP" + "a" * 32
