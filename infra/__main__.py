@@ -1,7 +1,9 @@
-"""Two entry points in one file.
+"""The Pulumi program (`main: infra/` in Pulumi.yaml), and `python -m infra <command>`.
 
-Pulumi runs `infra/` as the program (`main: infra/` in Pulumi.yaml): then the engine's monitor is
-configured and we run `infra.program.main()`. `python -m infra ...` is the offline CLI.
+Pulumi runs this file with the engine's monitor configured: then it is only the program
+(`infra.program.main()`). The CLI is the `twilio-voice` console script (`infra.cli`); this file
+still hands other runs to it because `python -m infra validate|drift|schema` is what the README,
+the workflows and existing users call, and `-m infra` can only ever run this file.
 """
 
 import sys

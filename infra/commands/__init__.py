@@ -1,1 +1,2 @@
-"""Subcommands of `python -m infra`: one module each, exposing `COMMAND` (`infra.cli.Command`)."""
+"""Subcommands of `twilio-voice` / `python -m infra`: one module each, exposing `COMMAND`
+(`infra.commands.command.Command`)."""

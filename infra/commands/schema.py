@@ -7,7 +7,7 @@ import json
 import sys
 from typing import Any
 
-from infra.cli import EXIT_OK, Command
+from infra.commands.command import EXIT_OK, Command
 from infra.spec import Environment
 from infra.spec.stackfile import DEFAULT_PROJECT, config_key
 

@@ -8,7 +8,7 @@ from collections import Counter
 from pathlib import Path
 from typing import TextIO
 
-from infra.cli import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
+from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
 from infra.kinds import KINDS, KindMeta
 from infra.plan import Plan, plan
 from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file

@@ -15,7 +15,7 @@ import pytest
 from drift_support import EXTRA_NUMBER, ROOT
 
 from emulator.testing import running_emulator
-from infra.drift.command import drift
+from infra.commands.drift import drift
 from infra.spec import load_stack_file
 
 

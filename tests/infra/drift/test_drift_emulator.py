@@ -11,7 +11,7 @@ import pytest
 from drift_support import API_KEY, API_SECRET, EXTRA_NUMBER, Account
 
 from infra.client import RetryPolicy
-from infra.drift.command import drift
+from infra.commands.drift import drift
 
 
 def run(account: Account, fmt: str = "json", **kwargs: Any) -> tuple[int, str, str]:

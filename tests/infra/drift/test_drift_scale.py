@@ -13,7 +13,7 @@ from drift_support import ROOT
 
 from emulator.numbers import generated_numbers
 from emulator.testing import running_emulator
-from infra.drift.command import drift
+from infra.commands.drift import drift
 
 DECLARED = 1000
 OWNED = 1200  # 200 more than declared: two pages of 1000

@@ -14,8 +14,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.cli import EXIT_ERROR, Command, add_stack_arguments
 from infra.client import CONFIG_KEYS, RetryPolicy, TwilioApi, resolve_credentials
+from infra.commands.command import EXIT_ERROR, Command, add_stack_arguments
 from infra.drift.collect import Lister, collect_live
 from infra.drift.compare import compare
 from infra.drift.declared import declared_items
