@@ -26,6 +26,7 @@ from werkzeug.exceptions import (
     BadRequest,
     Forbidden,
     HTTPException,
+    NotFound,
     RequestEntityTooLarge,
     UnsupportedMediaType,
 )
@@ -39,6 +40,7 @@ from webhook_app.flows import CallRequest, Flows, Handler
 from webhook_app.forms import parse_form
 from webhook_app.logs import LOGGER_NAME, RequestLog, configure_logging
 from webhook_app.metrics import Metrics
+from webhook_app.ops import require_bearer, start_listener
 from webhook_app.public_base import startup_warnings
 from webhook_app.rendering import CONTENT_TYPE, Renderer, make_environment
 from webhook_app.routes import ROUTES, join_url
@@ -145,6 +147,9 @@ class WebhookApp:
         self._request_log = RequestLog(self._log)
         self._clock = clock
         self._tokens = settings.signing_keys()  # primary first; never logged
+        metrics_token = settings.metrics_token
+        self._metrics_token = metrics_token.get_secret_value().encode() if metrics_token else None
+        self._metrics_elsewhere = settings.metrics_port is not None  # on the metrics listener
         self._public_base = settings.public_base_url
         self._public_urls: dict[str, str] = {}  # PATH_INFO -> PUBLIC_BASE_URL + path
         self._foreign_origins: set[str] = set()  # request origins already warned about
@@ -175,7 +180,7 @@ class WebhookApp:
                 twiml = self._handlers[flow](CallRequest(flow, params, query))
                 status, body, ctype = twiml.status, twiml.body, CONTENT_TYPE
             else:
-                status, body, ctype = self._operational(flow)
+                status, body, ctype = self.operational(flow, environ)
             headers = [("Content-Type", ctype), ("Content-Length", str(len(body)))]
             if status == 204:
                 headers = []
@@ -292,8 +297,18 @@ class WebhookApp:
             },
         )
 
-    def _operational(self, flow: str) -> tuple[int, bytes, str]:
+    def operational(
+        self, flow: str, environ: WSGIEnvironment, dedicated: bool = False
+    ) -> tuple[int, bytes, str]:
+        """Answer ``/metrics`` or ``/healthz``; ``dedicated``: on the metrics listener.
+
+        ``/metrics`` needs the bearer token when ``METRICS_TOKEN`` is set, and is served only
+        on the metrics listener when ``METRICS_PORT`` is (404 on the webhook port).
+        """
         if flow == "metrics":
+            if self._metrics_elsewhere and not dedicated:
+                raise NotFound()
+            require_bearer(environ, self._metrics_token)
             return 200, self.metrics.render(), self.metrics.content_type
         return self._health()
 
@@ -366,6 +381,10 @@ def serving_app(settings: Settings, bind_host: str | None = None) -> WSGIApplica
         logger.warning(warning, extra={"setting": "PUBLIC_BASE_URL"})
     store = open_store(settings.store_url)
     app = create_app(settings, store, logger=logger)
+    if settings.metrics_port is not None:
+        webhook = app.app if isinstance(app, ProxyFix) else app
+        assert isinstance(webhook, WebhookApp)
+        start_listener(webhook.operational, settings.metrics_host, settings.metrics_port, logger)
     # Everything loaded so far lives as long as the worker: move it out of the collector's
     # sight, so the periodic full collections stay short (they showed in the p99 latency).
     gc.collect()

@@ -3,7 +3,8 @@
 Environment (names kept so operators' existing env files keep working):
 ``TWILIO_AUTH_TOKEN`` (required), ``TWILIO_AUTH_TOKEN_SECONDARY`` (while rotating it),
 ``PUBLIC_BASE_URL``, ``TWILIO_CALLER_ID``, ``PORT``, ``LOG_LEVEL``, ``VOICE_STORE_URL``,
-``VOICE_SETTINGS_FILE`` and ``TRUSTED_PROXY_HOPS``.
+``VOICE_SETTINGS_FILE``, ``TRUSTED_PROXY_HOPS`` and ``METRICS_TOKEN`` / ``METRICS_PORT`` /
+``METRICS_HOST`` (``/metrics`` protection, ``webhook_app/ops.py``).
 The flow settings (menu, operator, SIP users, BYOC routes, disaster recovery) come from the file
 named by ``VOICE_SETTINGS_FILE``; without it the embedded defaults below apply.
 """
@@ -219,6 +220,10 @@ class Settings(_Model):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
     store_url: str = DEFAULT_STORE_URL
     trusted_proxy_hops: int = Field(default=0, ge=0, le=5)
+    # /metrics behind a bearer token, and/or on a listener of its own (webhook_app/ops.py).
+    metrics_token: SecretStr | None = None
+    metrics_port: int | None = Field(default=None, ge=1, le=65535)
+    metrics_host: str = "127.0.0.1"
     flows: FlowSettings = FlowSettings()
 
     @field_validator("public_base_url")
@@ -232,6 +237,13 @@ class Settings(_Model):
     @classmethod
     def _caller_id(cls, value: str | None) -> str | None:
         return None if not value else check_e164(value)
+
+    @field_validator("metrics_token")
+    @classmethod
+    def _metrics_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (e.g. openssl rand -hex 16)")
+        return value
 
     def signing_keys(self) -> tuple[bytes, ...]:
         """The tokens a signature may be made with, UTF-8 encoded: the primary first."""
@@ -278,6 +290,9 @@ def load_settings(environ: Mapping[str, str]) -> Settings:
         "log_level": environ.get("LOG_LEVEL", "INFO").upper(),
         "store_url": environ.get("VOICE_STORE_URL", DEFAULT_STORE_URL),
         "trusted_proxy_hops": environ.get("TRUSTED_PROXY_HOPS", "0"),
+        "metrics_token": environ.get("METRICS_TOKEN") or None,
+        "metrics_port": environ.get("METRICS_PORT") or None,
+        "metrics_host": environ.get("METRICS_HOST") or "127.0.0.1",
         "flows": flows,
     }
     try:
@@ -295,6 +310,9 @@ _ENV_NAMES = {
     "log_level": "LOG_LEVEL",
     "store_url": "VOICE_STORE_URL",
     "trusted_proxy_hops": "TRUSTED_PROXY_HOPS",
+    "metrics_token": "METRICS_TOKEN",
+    "metrics_port": "METRICS_PORT",
+    "metrics_host": "METRICS_HOST",
 }
 
 

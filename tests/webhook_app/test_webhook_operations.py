@@ -579,3 +579,102 @@ def test_fallback_is_served_when_the_store_is_down(tmp_path: Path) -> None:
     )
     assert 'voice_fallbacks_total{error_code="11200",flow="voice_fallback"} 1.0' in text
     store.close()
+
+
+# --- /metrics protection: a bearer token, a listener of its own ---------------------------------
+
+METRICS_TOKEN = "metrics-token-0123456789abcdef"
+
+
+def _metrics_client(store: Store, **settings: Any) -> Client:
+    app = create_app(
+        make_settings(**settings), store, metrics=Metrics(), logger=configure_logging("CRITICAL")
+    )
+    return Client(app)
+
+
+def test_metrics_token_is_required_when_set(
+    store: SqliteStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from webhook_app import ops
+
+    compared: list[tuple[bytes, bytes]] = []
+    real = ops.hmac.compare_digest
+
+    def spy(a: bytes, b: bytes) -> bool:
+        compared.append((a, b))
+        return real(a, b)
+
+    monkeypatch.setattr(ops.hmac, "compare_digest", spy)
+    client = _metrics_client(store, metrics_token=METRICS_TOKEN)
+    missing = client.get("/metrics", base_url=BASE)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"].lower().startswith("bearer")
+    for header in (f"Bearer {METRICS_TOKEN}x", f"Basic {METRICS_TOKEN}", METRICS_TOKEN, "Bearer"):
+        response = client.get("/metrics", base_url=BASE, headers={"Authorization": header})
+        assert response.status_code == 401, header
+    ok = client.get("/metrics", base_url=BASE, headers={"Authorization": f"Bearer {METRICS_TOKEN}"})
+    assert ok.status_code == 200
+    assert b"voice_webhook_requests_total" in ok.data
+    assert (METRICS_TOKEN.encode(), METRICS_TOKEN.encode()) in compared  # constant time
+    assert client.get("/healthz", base_url=BASE).status_code == 200  # for load balancers
+
+
+def test_metrics_are_open_without_a_token(store: SqliteStore) -> None:
+    assert _metrics_client(store).get("/metrics", base_url=BASE).status_code == 200
+
+
+def test_metrics_port_serves_metrics_and_health_on_a_listener_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    from webhook_app.app import serving_app
+    from webhook_app.settings import load_settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env = {
+        "TWILIO_AUTH_TOKEN": "test-auth-token-0123456789abcdef",
+        "PUBLIC_BASE_URL": BASE,
+        "VOICE_STORE_URL": f"sqlite:///{tmp_path / 's.sqlite3'}",
+        "METRICS_PORT": str(port),
+        "METRICS_TOKEN": METRICS_TOKEN,
+        "LOG_LEVEL": "CRITICAL",
+    }
+    monkeypatch.setattr("gc.freeze", lambda: None)  # leave the test process's heap alone
+    app = serving_app(load_settings(env))
+    assert Client(app).get("/metrics", base_url=BASE).status_code == 404  # not on the webhooks
+
+    def get(path: str, token: str | None = None) -> int:
+        request = urllib.request.Request(f"http://127.0.0.1:{port}{path}")
+        if token:
+            request.add_header("Authorization", f"Bearer {token}")
+        try:
+            with urllib.request.urlopen(request, timeout=5) as response:
+                return int(response.status)
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    assert get("/healthz") == 200
+    assert get("/metrics") == 401
+    assert get("/metrics", METRICS_TOKEN) == 200
+    assert get("/voice/inbound") == 404
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"METRICS_TOKEN": "short"}, "METRICS_TOKEN: Value error, must be at least 16"),
+        ({"METRICS_PORT": "70000"}, "METRICS_PORT"),
+        ({"METRICS_PORT": "nine"}, "METRICS_PORT"),
+    ],
+)
+def test_metrics_settings_are_checked(env: dict[str, str], message: str) -> None:
+    from webhook_app.settings import SettingsError, load_settings
+
+    with pytest.raises(SettingsError, match=message) as caught:
+        load_settings({"TWILIO_AUTH_TOKEN": "t", **env})
+    assert "short" not in str(caught.value)  # the token is never echoed
