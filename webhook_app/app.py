@@ -37,7 +37,7 @@ from werkzeug.wrappers import Request
 
 from webhook_app.addresses import mask_phone
 from webhook_app.flows import CallRequest, Flows, Handler
-from webhook_app.forms import parse_form
+from webhook_app.forms import SingleValued, parse_form
 from webhook_app.logs import LOGGER_NAME, RequestLog, configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.ops import require_bearer, start_listener
@@ -175,7 +175,8 @@ class WebhookApp:
             flow = self._match(environ)
             if flow in self._twilio_flows:
                 params = self._verified_params(flow, request, environ)
-                call = params
+                # Logged after the handler: only names it could read (no ambiguous repeats).
+                call = params.unambiguous() if isinstance(params, SingleValued) else params
                 query = _first_values(environ.get("QUERY_STRING", ""))
                 twiml = self._handlers[flow](CallRequest(flow, params, query))
                 status, body, ctype = twiml.status, twiml.body, CONTENT_TYPE
@@ -237,11 +238,13 @@ class WebhookApp:
             text = data.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise BadRequest("the body is not UTF-8") from exc
-        params: dict[str, str] = {}
+        params: Mapping[str, str] = {}
         signed: list[tuple[str, str]] | str
         if mimetype == "application/x-www-form-urlencoded" or not data:
             signed = parse_form(text)
-            params = dict(reversed(signed))  # the first value of a name wins, as in MultiDict
+            # Reading a name repeated with different values is a 400, whatever their order:
+            # the signature does not cover the order, so it must not pick the route.
+            params = SingleValued(signed)
         elif mimetype == "application/json":
             signed = text
         else:
