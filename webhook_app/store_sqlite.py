@@ -304,6 +304,7 @@ class SqliteStore:
                 probe.execute("SELECT count(*) FROM sqlite_schema").fetchone()
             except sqlite3.Error as exc:
                 raise self._unhealthy("open", exc) from exc
+            probe.execute("PRAGMA synchronous=NORMAL")  # as the requests write: no fsync per commit
             # SQLite may hand this connection a descriptor the process opened before a chmod or
             # a read-only remount: ask the kernel whether the files may still be written.
             unwritable = _unwritable(self._path)
