@@ -10,7 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from webhook_app.routes import ROUTES_BY_FLOW, Route
+from webhook_app.routes import ROUTES_BY_FLOW, Route, url_for
 
 # The one join of base URL and route path; the app checks signatures against the same URL.
 from webhook_app.routes import join_url as join_url
@@ -64,14 +64,15 @@ def route_for(flow: str, routes: Mapping[str, Route] = ROUTES_BY_FLOW) -> Route:
 
 def webhook_url(base: str, flow: str) -> str:
     """The URL Twilio calls for `flow` on the app at `base`."""
-    return join_url(base, route_for(flow).path)
+    route_for(flow)  # a Twilio-facing flow, or UnknownFlowError naming the valid ones
+    return url_for(flow, base)
 
 
 def webhook(base: str, flow: str) -> Webhook:
     """URL and HTTP method (POST when the route accepts it) for `flow`."""
     route = route_for(flow)
     method = "POST" if "POST" in route.methods else route.methods[0]
-    return Webhook(join_url(base, route.path), method)
+    return Webhook(url_for(flow, base), method)
 
 
 def optional_webhook(base: str, flow: str | None) -> Webhook | None:

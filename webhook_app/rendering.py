@@ -17,7 +17,7 @@ import jinja2
 from markupsafe import Markup
 
 import twiml
-from webhook_app.routes import ROUTES
+from webhook_app.routes import ROUTES, url_for
 
 TWIML_DIR = Path(twiml.__file__).parent
 CONTENT_TYPE = "text/xml; charset=utf-8"
@@ -31,8 +31,7 @@ def route_urls(public_base_url: str) -> dict[str, str]:
     Twilio resolves a relative URL against the document's URL, so behind a prefix
     (``https://host/app``) the menu is ``/app/voice/menu``; without one it is ``/voice/menu``.
     """
-    prefix = urlsplit(public_base_url).path.rstrip("/")
-    return {flow: prefix + path for flow, path in URLS.items()}
+    return {flow: urlsplit(url_for(flow, public_base_url)).path for flow in URLS}
 
 
 def xml_text(value: object) -> object:

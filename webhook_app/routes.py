@@ -65,3 +65,8 @@ def join_url(base: str, path: str) -> str:
     parts = urlsplit(base)
     joined = parts.path.rstrip("/") + "/" + path.lstrip("/")
     return urlunsplit((parts.scheme, parts.netloc, joined, "", ""))
+
+
+def url_for(flow: str, base: str) -> str:
+    """The URL of `flow`'s route under the public base URL `base` (KeyError: no such flow)."""
+    return join_url(base, ROUTES_BY_FLOW[flow].path)

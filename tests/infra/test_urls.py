@@ -19,7 +19,8 @@ from infra.urls import (
     webhook,
     webhook_url,
 )
-from webhook_app.routes import ROUTES, ROUTES_BY_FLOW, Route
+from webhook_app.rendering import route_urls
+from webhook_app.routes import ROUTES, ROUTES_BY_FLOW, Route, url_for
 
 BASE = "https://voice.example.com"
 
@@ -105,3 +106,13 @@ def test_trunk_disaster_recovery_webhook() -> None:
     )
     bare = spec.Trunk.model_validate({"name": "t", "domain_name": "t.pstn.twilio.com"})
     assert disaster_recovery_webhook(BASE, bare) is None
+
+
+def test_one_join_of_flow_and_base_for_infra_and_the_app() -> None:
+    for base in ("https://voice.example.com", "https://h.example/app/", "http://127.0.0.1:8080"):
+        rendered = route_urls(base)
+        for route in ROUTES:
+            url = url_for(route.flow, base)
+            assert url.endswith(rendered[route.flow])
+            if route.twilio:
+                assert webhook_url(base, route.flow) == url
