@@ -24,7 +24,7 @@ from infra.drift.model import DriftReport
 from infra.drift.report import FORMATS, mask_sid, render
 from infra.errors import ConfigurationError, TwilioApiError
 from infra.spec import Environment, SpecError, StackFileError, load_stack_file
-from infra.spec.stackfile import read_yaml_file, stack_file
+from infra.spec.stackfile import read_stack_config
 
 
 class CountingApi(TwilioApi):
@@ -63,11 +63,8 @@ def detect(env: Environment, api: Lister, stack: str, *, strict: bool = False) -
 def stack_config(project_dir: Path, stack: str) -> dict[str, str]:
     """The plain `twilio:*` settings of `Pulumi.<stack>.yaml` (secure values cannot be read)."""
     try:
-        data = read_yaml_file(stack_file(project_dir, stack))
+        config, _ = read_stack_config(project_dir, stack)
     except StackFileError:
-        return {}
-    config = data.get("config") if isinstance(data, Mapping) else None
-    if not isinstance(config, Mapping):
         return {}
     keys = set(CONFIG_KEYS.values())
     return {k: v for k, v in config.items() if k in keys and isinstance(v, str)}
