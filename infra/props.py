@@ -50,13 +50,7 @@ def application_props(base: str, app: spec.Application) -> Props:
 
 
 def connection_policy_target_props(target: spec.ConnectionPolicyTarget) -> Props:
-    return {
-        "friendly_name": target.name,
-        "target": target.target,
-        "priority": target.priority,
-        "weight": target.weight,
-        "enabled": target.enabled,
-    }
+    return {"target": target.target, **_weighted(target)}
 
 
 def sip_domain_props(base: str, domain: spec.SipDomain) -> Props:
@@ -96,12 +90,16 @@ def trunk_props(base: str, trunk: spec.Trunk) -> Props:
 
 def origination_url_props(url: spec.OriginationUrl) -> Props:
     # an `edge=` parameter in the URI is how an origination URL picks its edge
+    return {"sip_url": url.sip_url, **_weighted(url)}
+
+
+def _weighted(entry: spec.ConnectionPolicyTarget | spec.OriginationUrl) -> Props:
+    """A policy target's or origination URL's name and SIP routing weights."""
     return {
-        "friendly_name": url.name,
-        "sip_url": url.sip_url,
-        "priority": url.priority,
-        "weight": url.weight,
-        "enabled": url.enabled,
+        "friendly_name": entry.name,
+        "priority": entry.priority,
+        "weight": entry.weight,
+        "enabled": entry.enabled,
     }
 
 
