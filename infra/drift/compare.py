@@ -70,7 +70,8 @@ def compare(
                     "missing",
                     want.kind,
                     want.key,
-                    hint=f"`pulumi up` creates this {label(want.kind)}",
+                    # Without --refresh the engine trusts its state, which still lists it.
+                    hint=f"`pulumi up --refresh` recreates this {label(want.kind)}",
                 )
             )
             continue
@@ -83,7 +84,10 @@ def compare(
                     want.key,
                     sid=have.sid,
                     changes=changes,
-                    hint="`pulumi up` restores the declared values (or declare the live ones)",
+                    hint=(
+                        "`pulumi up --refresh` restores the declared values "
+                        "(or declare the live ones)"
+                    ),
                 )
             )
     for key, have in live_by_key.items():
