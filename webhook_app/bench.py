@@ -46,7 +46,7 @@ class Server:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     # "/voice/inbound" is the shared scenario every peer serves (bench/sign.py, bench/check.py);
-    # "/voice/menu" is the app's store-touching IVR answer, signed and checked here.
+    # "/voice/menu" is the app's IVR answer (a reprompt), signed and checked here.
     path: str = INBOUND
     port: int = 0
     rps: list[float] = field(default_factory=list)
@@ -124,9 +124,9 @@ def write_lua(bench_dir: Path, work: Path, port: int) -> Path:
 def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
     """post.lua for the IVR's answer: the shared call's fields plus ``Digits=7``, signed.
 
-    7 is no menu option, so each request reads the call's session and writes it back (a retry
-    used), or deletes it once retries run out: a store read and a write on every request.
-    The twilio SDK signs it, as it does the shared request.
+    7 is no menu option, so each request is reprompted with its retry count in the new
+    ``<Gather action>`` URL (the IVR keeps no state in the store). The twilio SDK signs it, as
+    it does the shared request.
     """
     fields = subprocess.run(
         [sys.executable, "-c", "import json, sign; print(json.dumps(sign.PARAMS))"],

@@ -1,7 +1,8 @@
 """Call-flow handlers: one per route of the table, each ``CallRequest -> Twiml``.
 
 Handlers only see requests whose signature was already checked (``app.py``); they decide with
-the pure helpers (``ivr``, ``addresses``) and keep state through the injected store.
+the pure helpers (``ivr``, ``addresses``) and keep state through the injected store. The IVR
+keeps none there: its retry count travels in the signed ``<Gather action>`` URL.
 """
 
 from __future__ import annotations
@@ -28,6 +29,9 @@ _ACK = Twiml("ack", b"", status=204)  # callbacks: Twilio ignores the body
 # Metric labels take only known values, so signed-but-odd input cannot grow the label set.
 _DIAL_STATUSES = frozenset({"completed", "answered", "busy", "no-answer", "failed", "canceled"})
 _RECORDING_STATUSES = frozenset({"in-progress", "completed", "absent", "failed"})
+# The IVR's query parameter: reprompts played so far (`/voice/menu?retries=2`). Twilio signs the
+# whole action URL, so a caller cannot change it, and no store write can be lost on the way.
+RETRIES_PARAM = "retries"
 _FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
 _CALL_STATUSES = _FAILED_CALL_STATUSES | {
     "queued",
@@ -110,6 +114,9 @@ class Flows:
                 extra={"setting": "TWILIO_CALLER_ID"},
             )
 
+    def _menu_url(self, retries: int) -> str:
+        return f"{self._urls['ivr_menu']}?{urlencode({RETRIES_PARAM: retries})}"
+
     def _dial_status_url(self, then: str, **extra: str) -> str:
         return f"{self._urls['dial_status']}?{urlencode({'then': then, **extra})}"
 
@@ -124,10 +131,6 @@ class Flows:
         }
         fixed = {
             "ivr_main": self._render("ivr_main", menu=menu),
-            "reprompt_invalid": self._render("ivr_reprompt", menu=menu, message=menu.invalid),
-            "reprompt_timeout": self._render(
-                "ivr_reprompt", menu=menu, message=menu.reprompt_no_input
-            ),
             "goodbye": self._render("ivr_goodbye", menu=menu, message=menu.goodbye),
             "call_completed": self._render("call_completed"),
             "call_rejected": self._render("call_rejected"),
@@ -146,6 +149,13 @@ class Flows:
                 "voice_fallback", message=f.fallback_message, **operator
             ),
         }
+        # A reprompt's Gather action carries its retry count: one page per count.
+        for retries in range(1, menu.max_retries + 1):
+            action = self._menu_url(retries)
+            for kind, message in (("invalid", menu.invalid), ("timeout", menu.reprompt_no_input)):
+                fixed[f"reprompt_{kind} {retries}"] = self._render(
+                    "ivr_reprompt", menu=menu, message=message, action=action
+                )
         # Where retries run out: the operator when there is one, else goodbye.
         fixed["operator_or_goodbye"] = (
             self._render("dial_operator", message=menu.transferring, **operator)
@@ -187,48 +197,47 @@ class Flows:
     # --- IVR -------------------------------------------------------------------------------
 
     def ivr_main(self, req: CallRequest) -> Twiml:
-        """The menu prompt. Stateless: a call with no session is at the menu with no retries.
-
-        So the first prompt needs no store round trip, and callers still hear the menu while
-        the store is down; the session is written from the first answer on (``ivr_menu``).
-        """
+        """The menu prompt: its ``<Gather action>`` names no retries (none used yet)."""
         req.require("CallSid")
         self._prompted.inc()
         return self._fixed["ivr_main"]
 
     def ivr_menu(self, req: CallRequest) -> Twiml:
-        """One answer to the menu: route, reprompt, or give up (operator or goodbye)."""
-        sid = req.require("CallSid")
+        """One answer to the menu: route, reprompt, or give up (operator or goodbye).
+
+        Stateless: the reprompts played so far come from this request's URL
+        (``?retries=N``, written into the ``<Gather action>`` by the previous reprompt and
+        signed by Twilio with the rest of the URL), so no store can lose them and a caller
+        cannot be held in reprompts forever.
+        """
+        req.require("CallSid")
         event, option = ivr.classify(
             self._menu, req.params.get("Digits", ""), req.params.get("SpeechResult", "")
         )
-        try:
-            stored = self._store.get_session(sid)
-            move = ivr.advance(stored or IvrSession(ivr.State.MENU), event, option, self._menu)
-            if move.session.state != ivr.State.DONE:
-                self._store.put_session(sid, move.session, self._menu.session_ttl_seconds)
-            elif stored is not None:  # finished: forget it, if it was ever written
-                self._store.delete_session(sid)
-        except StoreError as exc:
-            # Fail toward a person: with no retry count to read or keep, retries count as used
-            # up, so a choice is still routed and anything else goes to the operator (or
-            # goodbye), never into a reprompt loop the app cannot count.
-            self._store_down("ivr_menu", exc)
-            exhausted = IvrSession(ivr.State.MENU, self._menu.max_retries)
-            move = ivr.advance(exhausted, event, option, self._menu)
+        session = IvrSession(ivr.State.MENU, self._retries(req))
+        move = ivr.advance(session, event, option, self._menu)
         self._outcome.labels("ivr_menu", move.step.value).inc()
         if move.step is ivr.Step.ROUTE and move.option is not None:
             return self._route_option(move.option, req)
         if move.step is ivr.Step.REPROMPT_INVALID:
-            return self._fixed["reprompt_invalid"]
+            return self._fixed[f"reprompt_invalid {move.session.retries}"]
         if move.step is ivr.Step.REPROMPT_TIMEOUT:
-            return self._fixed["reprompt_timeout"]
+            return self._fixed[f"reprompt_timeout {move.session.retries}"]
         return self._operator_or_goodbye()
 
-    def _store_down(self, flow: str, exc: StoreError) -> None:
-        self._outcome.labels(flow, "store_unavailable").inc()
-        extra = {"flow": flow, "error": str(exc)}
-        self._log.warning("state store unavailable; the IVR goes on without it", extra=extra)
+    def _retries(self, req: CallRequest) -> int:
+        """Reprompts played so far, from ``?retries=``; none means the first answer.
+
+        A value this app never writes (not a small number) counts as retries used up: the
+        call goes toward a person rather than into a loop. Above ``max_retries`` (the setting
+        was lowered mid-call) it is ``max_retries``.
+        """
+        text = req.query.get(RETRIES_PARAM, "")
+        if not text:
+            return 0
+        if text.isascii() and text.isdigit() and len(text) <= 3:
+            return min(int(text), self._menu.max_retries)
+        return self._menu.max_retries
 
     def _operator_or_goodbye(self) -> Twiml:
         return self._fixed["operator_or_goodbye"]

@@ -88,6 +88,8 @@ class Menu(_Model):
     goodbye: str = "Goodbye."
     transferring: str = "Please hold while we connect you to an operator."
     max_retries: int = Field(default=2, ge=0, le=10)
+    # Unused since the retry count travels in the <Gather action> URL; still accepted, so
+    # settings files that set it stay valid.
     session_ttl_seconds: int = Field(default=3600, ge=60)
     options: tuple[MenuOption, ...] = (
         MenuOption(

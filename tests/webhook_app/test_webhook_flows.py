@@ -22,7 +22,6 @@ from infra.urls import webhook_url
 from webhook_app.app import create_app
 from webhook_app.metrics import Metrics
 from webhook_app.settings import FlowSettings, Menu, MenuOption
-from webhook_app.store import IvrSession
 from webhook_app.store_sqlite import SqliteStore
 
 CALL = "CA0123456789abcdef0123456789abcdef"
@@ -50,7 +49,6 @@ class Case:
     path: str
     params: dict[str, str] = field(default_factory=dict)
     flows: FlowSettings = FLOWS
-    session: IvrSession | None = None
 
 
 CASES = [
@@ -59,15 +57,13 @@ CASES = [
     Case("ivr_menu_support_conference", "/voice/menu", {"Digits": "2"}),
     Case("ivr_menu_voicemail", "/voice/menu", {"SpeechResult": "leave a message"}),
     Case("ivr_menu_invalid", "/voice/menu", {"Digits": "7"}),
-    Case("ivr_menu_timeout", "/voice/menu", {}),
-    Case(
-        "ivr_menu_exhausted_operator", "/voice/menu", {"Digits": "7"}, session=IvrSession("menu", 2)
-    ),
+    Case("ivr_menu_timeout", "/voice/menu?retries=1", {}),
+    # the previous reprompt's action carried the retries used so far (max_retries=2)
+    Case("ivr_menu_exhausted_operator", "/voice/menu?retries=2", {"Digits": "7"}),
     Case(
         "ivr_menu_exhausted_goodbye",
-        "/voice/menu",
+        "/voice/menu?retries=2",
         {},
-        session=IvrSession("menu", 2),
         flows=FlowSettings(operator_number=None),
     ),
     Case(
@@ -139,8 +135,6 @@ CASES = [
 
 
 def _post(make_twilio: AppFactory, store: SqliteStore, case: Case) -> Any:
-    if case.session is not None:
-        store.put_session(CALL, case.session, 60)
     twilio = make_twilio(make_settings(caller_id="+14155550199", flows=case.flows))
     return twilio.post(case.path, {**BASE_PARAMS, **case.params})
 
@@ -172,19 +166,19 @@ def test_inbound_answer_is_the_benchmark_contract(
     assert _canon(response.data) == _canon(BENCH_EXPECTED)
 
 
-def test_inbound_is_stateless_and_menu_walks_the_session(
+def test_the_ivr_counts_retries_in_its_urls_and_keeps_nothing_in_the_store(
     make_twilio: AppFactory, store: SqliteStore
 ) -> None:
     twilio = make_twilio()
-    twilio.post("/voice/inbound", BASE_PARAMS)
-    assert store.get_session(CALL) is None  # no session yet means: at the menu, no retries
-    twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
-    assert store.get_session(CALL) == IvrSession("menu", 1)
-    twilio.post("/voice/menu", BASE_PARAMS)
-    assert store.get_session(CALL) == IvrSession("menu", 2)
-    last = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
-    assert store.get_session(CALL) is None  # done: forgotten
+    prompt = twilio.post("/voice/inbound", BASE_PARAMS).data
+    assert b'action="/voice/menu"' in prompt  # no retries used yet
+    first = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"}).data
+    assert b'action="/voice/menu?retries=1"' in first
+    second = twilio.post("/voice/menu?retries=1", BASE_PARAMS).data
+    assert b'action="/voice/menu?retries=2"' in second
+    last = twilio.post("/voice/menu?retries=2", {**BASE_PARAMS, "Digits": "5"})
     assert b"<Number>+14155550100</Number>" in last.data  # the operator
+    assert store.get_session(CALL) is None  # the store holds no IVR state
 
 
 def test_conference_rooms_are_deterministic_per_customer_call(
@@ -288,8 +282,8 @@ def test_behind_a_path_prefix_every_twiml_url_keeps_the_prefix(make_twilio: AppF
     prompt = twilio.post("/voice/inbound", BASE_PARAMS, base=base).data
     assert b'action="/app/voice/menu"' in prompt
     reprompt = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "7"}, base=base).data
-    assert b'action="/app/voice/menu"' in reprompt
-    assert b'<Redirect method="POST">/app/voice/menu</Redirect>' in reprompt
+    assert b'action="/app/voice/menu?retries=1"' in reprompt
+    assert b'<Redirect method="POST">/app/voice/menu?retries=1</Redirect>' in reprompt
     dial = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "1"}, base=base).data
     assert b'action="/app/voice/dial/status?then=voicemail"' in dial
     voicemail = twilio.post("/voice/voicemail", BASE_PARAMS, base=base).data
@@ -383,17 +377,6 @@ def test_two_recordings_of_one_call_are_two_jobs(
     for rec in ("RE" + "1" * 32, "RE" + "2" * 32, "RE" + "1" * 32):
         twilio.post("/voice/recording/status", {**params, "RecordingSid": rec})
     assert [j.recording_sid for j in store.recording_jobs()] == ["RE" + "1" * 32, "RE" + "2" * 32]
-
-
-def test_an_ivr_session_lives_for_session_ttl_seconds(
-    clocked: tuple[Twilio, SqliteStore, Clock],
-) -> None:
-    twilio, store, clock = clocked
-    twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "5"})
-    clock.now += Menu().session_ttl_seconds - 1
-    assert store.get_session(CALL) == IvrSession("menu", 1)
-    clock.now += 2
-    assert store.get_session(CALL) is None
 
 
 def test_an_answered_dial_ends_the_call(make_twilio: AppFactory) -> None:

@@ -256,7 +256,7 @@ def test_every_template_is_well_formed_for_any_text(
     )
     contexts: dict[str, dict[str, Any]] = {
         "ivr_main": {"menu": menu},
-        "ivr_reprompt": {"menu": menu, "message": message},
+        "ivr_reprompt": {"menu": menu, "message": message, "action": target},
         "ivr_goodbye": {"menu": menu, "message": message},
         "dial_operator": {
             "menu": menu,

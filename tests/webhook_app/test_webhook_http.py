@@ -270,25 +270,20 @@ def test_store_outage_is_503_where_state_is_needed(
     assert twilio.client.get("/healthz", base_url=BASE).status_code == 503
 
 
-def test_store_outage_still_answers_the_call_and_routes_toward_a_person(
-    tmp_path: Path, call_params: dict[str, str]
-) -> None:
+def test_store_outage_does_not_touch_the_ivr(tmp_path: Path, call_params: dict[str, str]) -> None:
     metrics, stream = Metrics(), io.StringIO()
     twilio = _broken_store_app(tmp_path, metrics, stream)
-    assert twilio.post("/voice/inbound", call_params).status_code == 200  # the menu is stateless
+    assert twilio.post("/voice/inbound", call_params).status_code == 200
     chosen = twilio.post("/voice/menu", {**call_params, "Digits": "1"})
     assert chosen.status_code == 200
-    assert b"<Dial" in chosen.data  # a valid choice is still routed
-    # No retry count to go on: a wrong key goes to the operator instead of another reprompt.
+    assert b"<Dial" in chosen.data  # a valid choice is routed
+    # The retry count travels in the URL: a wrong key is reprompted and counted as usual.
     wrong = twilio.post("/voice/menu", {**call_params, "Digits": "7"})
-    assert wrong.status_code == 200
-    assert b"<Number>+14155550100</Number>" in wrong.data  # the default operator
-    text = metrics.render().decode()
-    assert 'voice_flow_outcomes_total{flow="ivr_menu",outcome="store_unavailable"} 2.0' in text
-    warnings = [json.loads(line) for line in stream.getvalue().splitlines()]
-    errors = [w["error"] for w in warnings if w["level"] == "WARNING"]
-    assert len(errors) == 2
-    assert all(e.startswith("SQLite store ") and e.endswith(": disk on fire") for e in errors)
+    assert b'action="/voice/menu?retries=1"' in wrong.data
+    last = twilio.post("/voice/menu?retries=2", {**call_params, "Digits": "7"})
+    assert b"<Number>+14155550100</Number>" in last.data  # the default operator
+    assert "store_unavailable" not in metrics.render().decode()
+    assert '"WARNING"' not in stream.getvalue()
 
 
 def test_logs_are_json_with_call_sid_and_masked_numbers(
@@ -389,10 +384,12 @@ def test_a_store_that_reads_but_cannot_write_never_loops_the_caller(
     tmp_path: Path, call_params: dict[str, str]
 ) -> None:
     twilio = _broken_store_app(tmp_path, Metrics(), io.StringIO(), ReadOnlyStore)
-    # The miss cannot be counted, so it is not reprompted forever: the operator takes over.
+    # The IVR writes nothing: a miss is reprompted with its count in the Gather action URL.
     wrong = twilio.post("/voice/menu", {**call_params, "Digits": "7"})
     assert wrong.status_code == 200
-    assert b"<Number>+14155550100</Number>" in wrong.data
+    assert b'action="/voice/menu?retries=1"' in wrong.data
+    again = twilio.post("/voice/menu?retries=2", {**call_params, "Digits": "7"})
+    assert b"<Number>+14155550100</Number>" in again.data  # retries used up: the operator
     chosen = twilio.post("/voice/menu", {**call_params, "Digits": "1"})
     assert b"<Number>+14155550101</Number>" in chosen.data  # a choice is still routed
 
