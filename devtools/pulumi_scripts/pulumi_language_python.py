@@ -24,6 +24,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from concurrent import futures
 from pathlib import Path
@@ -290,8 +291,18 @@ def main(argv: list[str]) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
+    threading.Thread(target=_exit_with_parent, args=(host, server), daemon=True).start()
     server.wait_for_termination()
     return 0
+
+
+def _exit_with_parent(host: LanguageHost, server: grpc.Server) -> None:
+    """Stop when the CLI is gone (killed with SIGKILL, it cannot stop its plugins itself)."""
+    parent = os.getppid()
+    while os.getppid() == parent:
+        time.sleep(1)
+    host.stop_children()
+    server.stop(grace=None)
 
 
 if __name__ == "__main__":

@@ -119,23 +119,22 @@ def make_project(
     stack: str = "local",
     *,
     change: Callable[[dict[str, Any]], None] | None = None,
-    policy_pack: bool = False,
 ) -> StackProject:
     """Copy `stack` into a scratch project, create the stack, set its secrets with the CLI."""
     folder = tmp_path / "project"
     folder.mkdir(parents=True)
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    # The program runs in the test's own virtualenv (it has the project installed).
-    project["runtime"]["options"]["virtualenv"] = sys.prefix
-    (folder / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
-    (folder / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
-    if policy_pack:
-        pack = folder / "policy"
-        pack.mkdir()
-        meta = yaml.safe_load((ROOT / "infra/policy/PulumiPolicy.yaml").read_text())
-        meta["runtime"]["options"]["virtualenv"] = sys.prefix
-        (pack / "PulumiPolicy.yaml").write_text(yaml.safe_dump(meta, sort_keys=False))
-        (pack / "__main__.py").write_text((ROOT / "infra/policy/__main__.py").read_text())
+    # The layout users have: Pulumi.yaml naming `.venv` (here a link to the test's virtualenv,
+    # which has the project installed), the program folder `infra/` and the policy pack in it.
+    (folder / ".venv").symlink_to(sys.prefix, target_is_directory=True)
+    (folder / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
+    (folder / "infra" / "policy").mkdir(parents=True)
+    for name in (
+        "infra/__main__.py",
+        "infra/policy/__main__.py",
+        "infra/policy/PulumiPolicy.yaml",
+        "infra/policy/config.json",
+    ):
+        (folder / name).write_text((ROOT / name).read_text())
     doc = copy.deepcopy(stack_doc(stack))
     doc.pop("encryptionsalt", None)
     paths = list(secure_paths(doc.get("config", {})))
@@ -186,10 +185,9 @@ def make_prod_project(
     emu: RunningEmulator,
     *,
     change: Callable[[dict[str, Any]], None] | None = None,
-    policy_pack: bool = False,
 ) -> StackProject:
     """The prod-shaped stack as a user runs it: API key in config, its secret a Pulumi secret."""
-    project = make_project(tmp_path, emu, "prod", change=change, policy_pack=policy_pack)
+    project = make_project(tmp_path, emu, "prod", change=change)
     # Only the emulator's address comes from the environment: credentials come from the stack.
     project.engine.extra_env = {"TWILIO_API_BASE_URL": emu.base_url}
     project.engine.set_config("prod", "twilio:apiKey", PROD_API_KEY, secret=False, path=False)

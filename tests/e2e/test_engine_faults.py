@@ -134,10 +134,28 @@ def test_prod_converges_under_faults(tmp_path: Path, record_property: Any) -> No
     assert retries > 0, "the fault injection did not fire: the test proved nothing"
 
 
+def descendants(pid: int) -> list[int]:
+    """Every process below `pid` (the CLI's plugins run in process groups of their own)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found, queue = [], [pid]
+    while queue:
+        for child in children.get(queue.pop(), []):
+            found.append(child)
+            queue.append(child)
+    return found
+
+
 def kill_group(proc: Any) -> None:
     """SIGKILL the CLI and everything it started (language host, program, provider host)."""
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGKILL)
+    for pid in [proc.pid, *descendants(proc.pid)]:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
     proc.wait(timeout=30)
 
 

@@ -96,10 +96,10 @@ def test_policy_pack_mandatory_fails_the_preview_and_advisory_warns(tmp_path: Pa
         env["trunks"][0]["origination_urls"][0]["sip_url"] = "sip:pbx.acme.example.com"
 
     with running_emulator(**prod_emulator_options()) as emu:
-        clean = make_prod_project(tmp_path / "clean", emu, policy_pack=True)
+        clean = make_prod_project(tmp_path / "clean", emu)
         pack = (
             "--policy-pack",
-            str(clean.folder / "policy"),
+            "infra/policy",
             "--policy-pack-config",
             POLICY_CONFIG,
         )
@@ -107,8 +107,8 @@ def test_policy_pack_mandatory_fails_the_preview_and_advisory_warns(tmp_path: Pa
         assert "twilio-voice-guardrails" in passed.stdout
         assert "mandatory" not in passed.stdout.lower()
 
-        bad = make_prod_project(tmp_path / "bad", emu, change=violate, policy_pack=True)
-        pack = ("--policy-pack", str(bad.folder / "policy"), "--policy-pack-config", POLICY_CONFIG)
+        bad = make_prod_project(tmp_path / "bad", emu, change=violate)
+        pack = ("--policy-pack", "infra/policy", "--policy-pack-config", POLICY_CONFIG)
         failed = bad.preview(*pack, check=False)
         text = failed.stdout + failed.stderr
         assert failed.returncode != 0, text
@@ -120,10 +120,10 @@ def test_policy_pack_mandatory_fails_the_preview_and_advisory_warns(tmp_path: Pa
         def advisory_only(env: dict[str, Any]) -> None:
             env["trunks"][0]["origination_urls"][0]["sip_url"] = "sip:pbx.acme.example.com"
 
-        warned = make_prod_project(tmp_path / "warn", emu, change=advisory_only, policy_pack=True)
+        warned = make_prod_project(tmp_path / "warn", emu, change=advisory_only)
         pack = (
             "--policy-pack",
-            str(warned.folder / "policy"),
+            "infra/policy",
             "--policy-pack-config",
             POLICY_CONFIG,
         )

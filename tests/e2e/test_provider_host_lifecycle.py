@@ -1,8 +1,8 @@
 """Every resource of the `local` stack through Pulumi's own dynamic-provider host, per kind.
 
-Phase 1 applies the stack with the offline harness: the program runs under mocks and each
-resource gets `Check` then `Create` through the host, in the program's dependency order.
-Phase 2, per resource, makes the engine's calls directly over gRPC: `Read` (= outputs), `Diff`
+Phase 1 applies the stack with the real `pulumi up` and reads each resource's URN, id, inputs
+and outputs back from `pulumi stack export --show-secrets`. Phase 2, per resource, makes the
+engine's calls directly over gRPC: `Read` (= outputs), `Diff`
 (no change), `Check`+`Diff`+`Update` of a field the kind allows to change in place, `Read` +
 `Diff` after an out-of-band edit in the emulator's admin API (what `pulumi up --refresh` sees).
 Phase 3 deletes in reverse creation order and `Read` must then return an empty id.
@@ -10,16 +10,48 @@ Phase 3 deletes in reverse creation order and `Read` must then return an empty i
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from e2e_support import harness_target, stack_config, stack_numbers
+import pytest
+from engine_support import make_project, stack_numbers
 
+from devtools.provider_host import PROVIDER_KEY, DynamicHost
 from emulator.testing import RunningEmulator, running_emulator
-from infra.offline import apply
-from infra.offline.deployment import Op, StepEvent, short_type
-from infra.offline.hostclient import PROVIDER_KEY, DynamicHost
+
+pytestmark = pytest.mark.engine
+PROJECT = "twilio-voice"
+
+
+@dataclass(frozen=True)
+class StepEvent:
+    """One created resource as the engine recorded it."""
+
+    urn: str
+    id: str
+    type: str
+    inputs: dict[str, Any]
+    outputs: dict[str, Any]
+
+
+def short_type(typ: str) -> str:
+    """`pulumi-python:dynamic/twilio:Trunk` -> `Trunk`."""
+    return typ.rsplit(":", 1)[-1]
+
+
+def plain(value: Any) -> Any:
+    """A `--show-secrets` export keeps the secret envelope around plaintext: unwrap it."""
+    if isinstance(value, dict):
+        if "4dabf18193072939515e22adb298388d" in value and "plaintext" in value:
+            return json.loads(value["plaintext"])
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
 
 # The in-place change the Update step makes, per kind: (input, new value).
 UPDATES: dict[str, tuple[str, Any]] = {
@@ -97,19 +129,28 @@ def out_of_band(kind: str, event: StepEvent) -> tuple[str, str, Any] | None:
 
 
 def test_every_local_resource_through_the_host(tmp_path: Path) -> None:
-    config = stack_config("local")
-    created: list[StepEvent] = []
     with running_emulator(numbers=stack_numbers("local")) as emu:
-        target = harness_target(emu, config, tmp_path / "state.json", observer=created.append)
-        result = apply.up(target)
+        project = make_project(tmp_path, emu, "local")
+        project.up()
+        exported = json.loads(
+            project.engine.run("stack", "export", "--show-secrets", "--stack", "local").stdout
+        )
+        created = [
+            StepEvent(r["urn"], r["id"], r["type"], plain(r["inputs"]), plain(r["outputs"]))
+            for r in exported["deployment"]["resources"]
+            if r.get("custom") and r["type"].startswith("pulumi-python:dynamic/")
+        ]
         kinds = Counter(short_type(e.type) for e in created)
-        assert result.summary.calls == {"Check": len(created), "Create": len(created)}
-        assert {e.op for e in created} == {Op.CREATE}
         assert set(kinds) == set(UPDATES) | set(ASSOCIATIONS), kinds
+        # What the engine sends the provider host in Configure: every key, values as strings.
+        shown = json.loads(
+            project.engine.run("config", "--json", "--show-secrets", "--stack", "local").stdout
+        )
+        config = {key: entry["value"] for key, entry in shown.items() if "value" in entry}
 
         problems: list[str] = []
-        with DynamicHost(target.project_dir, config.project, config.stack, env=emu.env()) as host:
-            host.configure(config.values, config.secret_keys)
+        with DynamicHost(project.folder, PROJECT, "local", env=emu.env()) as host:
+            host.configure(config, [])
             for event in created:
                 kind = short_type(event.type)
                 try:
