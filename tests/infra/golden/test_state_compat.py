@@ -1,10 +1,11 @@
 """State written by the providers before issue 11 keeps working: it unpickles, refreshes, no diff.
 
-`data/state-local.json` (record_state.py, never re-recorded) holds the `local` stack as the
-providers of that time applied it: every serialized provider, the checked inputs, the outputs
-and the Twilio answers its `read` fetched. Each blob is unpickled the way Pulumi's
-dynamic-provider host does (`dill.loads` of the base64 string), then `read` runs against those
-recorded answers and `check` + `diff` against the recorded inputs, as `pulumi refresh` and
+`data/state-local.json` (recorded once at commit 9a65cd8 by tests/infra/golden/record_state.py,
+which applied the stack with the since-retired offline harness; never re-recorded) holds the
+`local` stack as the providers of that time applied it: every serialized provider, the checked
+inputs, the outputs and the Twilio answers its `read` fetched. Each blob is unpickled the way
+Pulumi's dynamic-provider host does (`dill.loads` of the base64 string), then `read` runs against
+those recorded answers and `check` + `diff` against the recorded inputs, as `pulumi refresh` and
 `pulumi up` would.
 """
 
