@@ -8,6 +8,7 @@ URL must be accepted whatever Host and port the request arrives on, with the def
 
 from __future__ import annotations
 
+import fcntl
 import gc
 import io
 import json
@@ -125,17 +126,20 @@ def node_twilio() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     package = NODE_TWILIO / "node_modules" / "twilio"
-    if not (package / "package.json").exists():
-        install = [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"]
-        result = subprocess.run(
-            [*install, str(NODE_TWILIO), f"twilio@{NODE_TWILIO_VERSION}"],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"npm install twilio@{NODE_TWILIO_VERSION} failed:\n{result.stderr}")
+    NODE_TWILIO.mkdir(parents=True, exist_ok=True)
+    with (NODE_TWILIO / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers share the folder: one installs
+        if not (package / "package.json").exists():
+            install = [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"]
+            result = subprocess.run(
+                [*install, str(NODE_TWILIO), f"twilio@{NODE_TWILIO_VERSION}"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if result.returncode != 0:
+                pytest.fail(f"npm install twilio@{NODE_TWILIO_VERSION} failed:\n{result.stderr}")
     return package
 
 
