@@ -1,0 +1,213 @@
+"""`twilio-voice smoke --stack NAME`: a signed test call to every voice URL the stack configures.
+
+For each distinct voice webhook URL (numbers, applications, SIP domains and BYOC trunks that name
+a flow), POST what Twilio sends for an inbound call, signed with `TWILIO_AUTH_TOKEN` against the
+URL exactly as configured, and expect 200 `text/xml` with a well-formed `<Response>` within the
+timeout; then the same POST with a wrong signature, which the app must refuse with 403. What a
+deploy runs after `pulumi up` (.github/workflows/deploy.yml). Exit 0 all good, 1 a check failed,
+2 could not run. The token is never printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import IO
+from urllib.parse import urlencode
+from xml.etree import ElementTree
+
+from twilio.request_validator import RequestValidator
+
+from infra import spec
+from infra.commands.command import (
+    EXIT_ERROR,
+    EXIT_INVALID,
+    EXIT_OK,
+    Command,
+    add_stack_arguments,
+)
+from infra.urls import webhook_url
+
+TOKEN_ENV = "TWILIO_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a token
+CALLER = "+15005550006"  # Twilio's magic "valid number" for test credentials
+FORBIDDEN_XML = ("<!DOCTYPE", "<!ENTITY")
+
+
+@dataclass(frozen=True)
+class Target:
+    """One URL to call and what to call it as."""
+
+    url: str
+    to: str
+    entries: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Outcome:
+    target: Target
+    problems: tuple[str, ...]
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def targets(env: spec.Environment) -> list[Target]:
+    """The distinct voice URLs the stack points Twilio at, with who points there."""
+    found: dict[str, tuple[str, list[str]]] = {}
+
+    def add(flow: str | None, to: str, entry: str) -> None:
+        if not flow:
+            return
+        url = webhook_url(env.public_base_url, flow)
+        found.setdefault(url, (to, []))[1].append(entry)
+
+    for number in env.numbers:
+        add(number.flow, number.e164, f"number {number.e164}")
+    first = env.numbers[0].e164 if env.numbers else "+15005550006"
+    for app in env.applications:
+        add(app.flow, first, f"application {app.name}")
+    for domain in env.sip_domains:
+        add(domain.flow, f"sip:smoke@{domain.domain_name}", f"SIP domain {domain.name}")
+    for trunk in env.byoc_trunks:
+        add(trunk.flow, first, f"BYOC trunk {trunk.name}")
+    return [Target(url, to, tuple(entries)) for url, (to, entries) in found.items()]
+
+
+def call_params(account_sid: str, target: Target) -> dict[str, str]:
+    digest = hashlib.sha256(target.url.encode()).hexdigest()[:32]
+    return {
+        "AccountSid": account_sid,
+        "ApiVersion": "2010-04-01",
+        "CallSid": "CA" + digest,
+        "CallStatus": "ringing",
+        "Direction": "inbound",
+        "From": CALLER,
+        "To": target.to,
+    }
+
+
+Post = Callable[[str, dict[str, str], str, float], tuple[int, str, str]]
+
+
+def http_post(
+    url: str, params: dict[str, str], signature: str, timeout: float
+) -> tuple[int, str, str]:
+    """(status, content type, body) of a form POST; network errors raise OSError."""
+    request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
+        url,
+        data=urlencode(params).encode(),
+        headers={
+            "X-Twilio-Signature": signature,
+            "Content-Type": "application/x-www-form-urlencoded",
+            "User-Agent": "TwilioProxy/1.1 (twilio-voice smoke)",
+        },
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+            return (
+                response.status,
+                response.headers.get("Content-Type", ""),
+                response.read(1 << 20).decode("utf-8", errors="replace"),
+            )
+    except urllib.error.HTTPError as err:
+        return err.code, err.headers.get("Content-Type", "") if err.headers else "", ""
+
+
+def twiml_problem(body: str) -> str | None:
+    if any(marker in body for marker in FORBIDDEN_XML):
+        return "the TwiML carries a DOCTYPE or entity declaration (Twilio refuses it: 12100)"
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 - DOCTYPE/entities refused above
+    except ElementTree.ParseError as err:
+        return f"the answer is not well-formed XML ({err}): Twilio error 12100"
+    if root.tag != "Response":
+        return f"the root element is <{root.tag}>, not <Response>: Twilio error 12100"
+    return None
+
+
+def check(
+    target: Target, account_sid: str, token: str, timeout: float, post: Post = http_post
+) -> Outcome:
+    params = call_params(account_sid, target)
+    signature = RequestValidator(token).compute_signature(target.url, params)
+    problems: list[str] = []
+    started = time.monotonic()
+    try:
+        status, content_type, body = post(target.url, params, signature, timeout)
+    except OSError as err:
+        reason = getattr(err, "reason", err)
+        return Outcome(target, (f"no answer ({reason}): Twilio error 11200",), timeout)
+    seconds = time.monotonic() - started
+    if status != 200:
+        problems.append(f"HTTP {status} to a correctly signed call: Twilio error 11200")
+    elif content_type.split(";")[0].strip().lower() not in ("text/xml", "application/xml"):
+        problems.append(f"Content-Type {content_type!r}, not text/xml: Twilio error 12300")
+    else:
+        problem = twiml_problem(body)
+        if problem:
+            problems.append(problem)
+    try:
+        forged, _, _ = post(target.url, params, "x" + signature[1:], timeout)
+    except OSError as err:
+        problems.append(f"no answer to a wrongly signed call ({err})")
+    else:
+        if forged != 403:
+            problems.append(f"a wrongly signed call got HTTP {forged}, not 403")
+    return Outcome(target, tuple(problems), seconds)
+
+
+def report(outcomes: Iterable[Outcome], out: IO[str]) -> int:
+    failed = 0
+    for outcome in outcomes:
+        mark = "ok  " if outcome.ok else "FAIL"
+        who = ", ".join(outcome.target.entries)
+        print(f"{mark} POST {outcome.target.url} ({who}) {outcome.seconds * 1000:.0f} ms", file=out)
+        for problem in outcome.problems:
+            print(f"     {problem}", file=out)
+        failed += not outcome.ok
+    return EXIT_INVALID if failed else EXIT_OK
+
+
+def _add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_stack_arguments(parser)
+    parser.add_argument("--timeout", type=float, default=10.0, help="seconds per request")
+
+
+def _run(args: argparse.Namespace) -> int:
+    token = os.environ.get(TOKEN_ENV, "")
+    if not token:
+        print(f"smoke: set {TOKEN_ENV} to the account's auth token (the app's)", file=sys.stderr)
+        return EXIT_ERROR
+    try:
+        env = spec.load_stack_file(args.project_dir, args.stack)
+    except spec.SpecError as err:
+        print(str(err), file=sys.stderr)
+        return EXIT_ERROR
+    # Twilio sends the account's SID; an app that checks it needs the real one (else a stand-in).
+    account_sid = (
+        env.credentials.account_sid or os.environ.get("TWILIO_ACCOUNT_SID") or "AC" + "0" * 32
+    )
+    found = targets(env)
+    if not found:
+        print(f"{args.stack}: no voice webhook URL to call (nothing names a flow)")
+        return EXIT_OK
+    outcomes = [check(target, account_sid, token, args.timeout) for target in found]
+    return report(outcomes, sys.stdout)
+
+
+COMMAND = Command(
+    name="smoke",
+    help="signed test calls to every voice URL the stack configures (after a deploy)",
+    add_arguments=_add_arguments,
+    run=_run,
+)
