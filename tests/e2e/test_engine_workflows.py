@@ -3,21 +3,32 @@
 preview.yml: stack detection from a diff, `validate --format github`, `pulumi preview --diff`
 with the policy pack, the PR comment. drift.yml: `pulumi refresh --preview-only
 --expect-no-changes`, `infra drift --format markdown`, the job summary and the failing step.
-deploy.yml: `pulumi up --refresh` and the signed smoke call, against the webhook app.
+deploy.yml: stack detection of a push, `pulumi up --refresh` with the policy pack, and the signed
+smoke call against the webhook app serving the stack's public URL.
 """
 
 from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import ROOT, StackProject, make_prod_project, prod_emulator_options
+from engine_support import (
+    ROOT,
+    StackProject,
+    make_prod_project,
+    make_project,
+    prod_emulator_options,
+    stack_numbers,
+)
+from werkzeug.serving import make_server
 from workflow_support import run_step, step
 
 from emulator.testing import running_emulator
+from webhook_app import get_app
 
 pytestmark = pytest.mark.engine
 
@@ -45,6 +56,10 @@ def test_preview_workflow_detects_validates_previews_and_comments(tmp_path: Path
     git = ["git", "-c", "user.email=ci@example.com", "-c", "user.name=ci"]
     for name in ("Pulumi.yaml", "Pulumi.local.yaml", "Pulumi.prod.yaml", "Pulumi.dev.yaml"):
         (repo / name).write_text((ROOT / name).read_text())
+    (repo / ".github" / "scripts").mkdir(parents=True)
+    script = repo / ".github" / "scripts" / "changed-stacks.sh"
+    script.write_text((ROOT / ".github" / "scripts" / "changed-stacks.sh").read_text())
+    script.chmod(0o755)
     subprocess.run([*git, "init", "-q"], cwd=repo, check=True)
     subprocess.run([*git, "add", "."], cwd=repo, check=True)
     subprocess.run([*git, "commit", "-qm", "base"], cwd=repo, check=True)
@@ -150,3 +165,71 @@ def test_drift_workflow_is_green_on_a_clean_stack_and_red_on_a_console_edit(
         assert "<details><summary>pulumi refresh output</summary>" in red["summary"]
         assert red["fail"].returncode == 1
         assert "::error::Stack prod has drifted" in red["fail"].stdout
+
+
+def test_deploy_workflow_applies_with_refresh_and_smoke_calls_the_app(tmp_path: Path) -> None:
+    # A first push (before = all zeros) deploys every stack but local.
+    output = tmp_path / "detect_output"
+    output.touch()
+    detect = run_step(
+        step("deploy.yml", "stacks", "Detect stacks touched by this push"),
+        ROOT,
+        {**os.environ, "BASE_SHA": "0" * 40, "HEAD_SHA": "HEAD", "GITHUB_OUTPUT": str(output)},
+    )
+    assert detect.returncode == 0, detect.stderr
+    assert output.read_text().strip() == 'stacks=["dev","prod"]'
+
+    # The deploy steps, on a stack whose public URL is an app served here.
+    holder: dict[str, Any] = {}
+
+    def app(environ: dict[str, Any], start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    base = f"http://127.0.0.1:{server.port}"
+    try:
+        with running_emulator(numbers=stack_numbers("local")) as emu:
+
+            def served_here(env: dict[str, Any]) -> None:
+                env["public_base_url"] = base
+
+            project = make_project(tmp_path / "deploy", emu, "local", change=served_here)
+            holder["app"] = get_app(
+                {
+                    "TWILIO_AUTH_TOKEN": emu.auth_token,
+                    "PUBLIC_BASE_URL": base,
+                    "VOICE_STORE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+                }
+            )
+            env = {**step_env(project, tmp_path), **emu.env()}
+            # A Console edit made since the last deploy: `up --refresh` repairs it.
+            project.up()
+            trunk = emu.admin.resources("trunk")[0]
+            emu.admin.edit("trunk", trunk["sid"], friendly_name="edited in the console")
+            up = run_step(step("deploy.yml", "deploy", "pulumi up --refresh"), project.folder, env)
+            assert up.returncode == 0, up.stdout + up.stderr
+            assert emu.admin.resources("trunk")[0]["friendly_name"] != "edited in the console"
+            smoke = run_step(step("deploy.yml", "deploy", "Signed smoke call"), project.folder, env)
+            assert smoke.returncode == 0, smoke.stdout + smoke.stderr
+            assert "ok   POST " + base + "/voice/inbound" in smoke.stdout
+            summary = run_step(step("deploy.yml", "deploy", "Job summary"), project.folder, env)
+            assert summary.returncode == 0, summary.stderr
+            text = Path(env["GITHUB_STEP_SUMMARY"]).read_text()
+            assert "## Deploy: stack `local`" in text
+            assert "Resources:" in text
+
+            # A broken app fails the deploy job at the smoke step.
+            holder["app"] = lambda environ, start_response: (
+                start_response("500 Internal Server Error", [("Content-Type", "text/plain")])
+                or [b"boom"]
+            )
+            broken = run_step(
+                step("deploy.yml", "deploy", "Signed smoke call"), project.folder, env
+            )
+            assert broken.returncode == 1, broken.stdout
+            assert "11200" in broken.stdout
+    finally:
+        server.shutdown()
+        thread.join(timeout=10)
