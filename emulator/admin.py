@@ -21,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 from werkzeug.routing import Map, Rule
 from werkzeug.wrappers import Request, Response
 
+from emulator.alerts import add_alert
 from emulator.catalog import BY_NAME
 from emulator.faults import FaultConfig
 from emulator.numbers import generated_numbers, seed_numbers
@@ -40,6 +41,7 @@ URLS = Map(
         Rule("/_admin/state", endpoint="state", methods=["GET"]),
         Rule("/_admin/reset", endpoint="reset", methods=["POST"]),
         Rule("/_admin/numbers", endpoint="add_numbers", methods=["POST"]),
+        Rule("/_admin/alerts", endpoint="add_alerts", methods=["POST"]),
         Rule("/_admin/resources/<kind>", endpoint="list", methods=["GET"]),
         Rule("/_admin/resources/<kind>/<sid>", endpoint="fetch", methods=["GET"]),
         Rule("/_admin/resources/<kind>/<sid>", endpoint="edit", methods=["PATCH", "POST"]),
@@ -57,6 +59,10 @@ def counts_url(base_url: str) -> str:
 def counters_url(base_url: str) -> str:
     """Where an emulator at `base_url` reports its REST call counters."""
     return f"{base_url.rstrip('/')}/_admin/counters"
+
+
+# Every account has these (countries to dial, its settings): not resources anyone created.
+REFERENCE_KINDS = frozenset({"dialing_permissions_country", "dialing_permissions_settings"})
 
 
 class AdminError(Exception):
@@ -167,7 +173,11 @@ class Admin:
         """Resources per kind (kinds with none are left out)."""
         store = self.emulator.store
         with store.lock:
-            counts = {name: len(table) for name, table in store.tables.items() if table}
+            counts = {
+                name: len(table)
+                for name, table in store.tables.items()
+                if table and name not in REFERENCE_KINDS
+            }
         return _json(counts)
 
     def on_reset_counters(self, request: Request) -> Response:
@@ -206,6 +216,21 @@ class Admin:
                 raise AdminError(400, str(exc)) from None
             store.save()
         return _json({"added": added})
+
+    def on_add_alerts(self, request: Request) -> Response:
+        """Body: {"alerts": [{"error_code": "11200", "request_url": ..., "date_generated": ...}]}
+        (what Twilio's debugger records when a webhook fails); answers the alerts' SIDs."""
+        items = _body(request).get("alerts", [])
+        if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
+            raise AdminError(400, "alerts must be a list of objects")
+        store = self.emulator.store
+        with store.lock:
+            try:
+                sids = [add_alert(store, item)["sid"] for item in items]
+            except ValueError as exc:
+                raise AdminError(400, str(exc)) from None
+            store.save()
+        return _json({"added": sids})
 
     def on_list(self, request: Request, kind: str) -> Response:
         name = self._kind(kind)

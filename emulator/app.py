@@ -25,6 +25,7 @@ from emulator.admin import Admin
 from emulator.catalog import BY_NAME, KINDS
 from emulator.config import ADMIN_TOKEN_ENV, EmulatorConfig
 from emulator.crud import Crud
+from emulator.dialing import seed_countries
 from emulator.errors import TwilioError
 from emulator.faults import Counters, Decision, FaultConfig, Faults
 from emulator.kinds import Kind
@@ -113,7 +114,8 @@ class Emulator:
             self.store.load()
             # Seeding skips owned numbers, so numbers added to the seed (e.g. to a stack file)
             # appear on restart; a released seeded number comes back then too.
-            if seed_numbers(self.store, self.seed):
+            seeded = seed_numbers(self.store, self.seed)
+            if seed_countries(self.store) or seeded:
                 self.store.save()
         self.admin = Admin(self)
         app: WSGIApplication = self._wsgi
@@ -129,6 +131,7 @@ class Emulator:
         with self.store.lock:
             self.store.clear()
             seed_numbers(self.store, self.seed)
+            seed_countries(self.store)
             self.store.save()
 
     def _wsgi(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -241,7 +244,8 @@ class Emulator:
                 status = 201
             else:
                 record = self.crud.update(kind, params, form, path)
-                status = 200
+                # Twilio answers a settings update with 202 Accepted.
+                status = 202 if kind.strategy == "settings" else 200
             self.store.save()
             return _json(renderer.instance(kind, record, params), status)
 

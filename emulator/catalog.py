@@ -498,6 +498,73 @@ ROUTES = (
     _route("route_trunk", "Trunks/{SipTrunkDomain}", "sip_trunk_domain", "trunk"),
 )
 
+
+# Voice Dialing Permissions (emulator.dialing): reference data keyed by ISO code, a bulk update
+# that is a create without a stored record, and the account's one settings record.
+DIALING_PERMISSIONS_COUNTRY = Kind(
+    "dialing_permissions_country",
+    "voice",
+    "/v1/DialingPermissions/Countries",
+    "/v1/DialingPermissions/Countries/{IsoCode}",
+    "",
+    "content",
+    (
+        _out("iso_code"),
+        _out("name"),
+        _out("continent"),
+        _out("country_codes"),
+        _bool("low_risk_numbers_enabled", create=False, update=False),
+        _bool("high_risk_special_numbers_enabled", create=False, update=False),
+        _bool("high_risk_tollfraud_numbers_enabled", create=False, update=False),
+    ),
+    operations=frozenset({"list", "fetch"}),
+    strategy="country",
+)
+
+DIALING_PERMISSIONS_BULK_UPDATE = Kind(
+    "dialing_permissions_bulk_update",
+    "voice",
+    "/v1/DialingPermissions/BulkCountryUpdates",
+    "",
+    "",
+    "",
+    (Field("update_request", required=True),),
+    operations=frozenset({"create"}),
+    strategy="bulk_update",
+)
+
+DIALING_PERMISSIONS_SETTINGS = Kind(
+    "dialing_permissions_settings",
+    "voice",
+    "",
+    "/v1/Settings",
+    "",
+    "",
+    (_bool("dialing_permissions_inheritance", default=True),),
+    operations=frozenset({"fetch", "update"}),
+    strategy="settings",
+)
+
+# Monitor alerts (emulator.alerts): read-only over REST, injected through the admin API.
+ALERT = Kind(
+    "alert",
+    "monitor",
+    "/v1/Alerts",
+    "/v1/Alerts/{Sid}",
+    "NO",
+    "alerts",
+    (
+        _out("alert_text"),
+        _out("error_code"),
+        _out("log_level"),
+        _out("request_url"),
+        _out("request_method"),
+        _out("resource_sid"),
+    ),
+    operations=frozenset({"list", "fetch"}),
+    strategy="alert",
+)
+
 KINDS: tuple[Kind, ...] = (
     INCOMING_PHONE_NUMBER,
     APPLICATION,
@@ -519,6 +586,10 @@ KINDS: tuple[Kind, ...] = (
     IP_RECORD,
     SOURCE_IP_MAPPING,
     *ROUTES,
+    DIALING_PERMISSIONS_COUNTRY,
+    DIALING_PERMISSIONS_BULK_UPDATE,
+    DIALING_PERMISSIONS_SETTINGS,
+    ALERT,
 )
 
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}

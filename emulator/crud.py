@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 
-from emulator import errors
+from emulator import alerts, dialing, errors
 from emulator.catalog import BY_NAME, KINDS
 from emulator.errors import TwilioError, invalid, missing, not_found
 from emulator.fields import Field, is_sid
@@ -41,6 +41,13 @@ class Crud:
             return self._route(kind, params, path)
         if kind.strategy == "recording":
             return self._trunk(params["TrunkSid"], path)
+        if kind.strategy == "settings":
+            return dialing.settings(self.store)
+        if kind.strategy == "country":
+            country = self.store.get(kind.name, "", params["IsoCode"].upper())
+            if country is None:
+                raise not_found(path)
+            return country
         parent = self.parent_sid(kind, params, path)
         sid = params.get("Sid", "")
         if kind.strategy == "trunk_phone_number":
@@ -61,6 +68,10 @@ class Crud:
             numbers = self.store.items("incoming_phone_number")
             return [r for _, r in numbers if r.get("trunk_sid") == parent]
         records = [record for _, record in self.store.items(kind.name, parent)]
+        if kind.strategy == "country":
+            return [r for r in records if dialing.country_matches(r, query)]
+        if kind.strategy == "alert":
+            return alerts.newest_first([r for r in records if alerts.alert_matches(r, query)])
         return [r for r in records if _matches_filters(kind, r, query)]
 
     # ---- writes --------------------------------------------------------------------------
@@ -68,6 +79,8 @@ class Crud:
     def create(
         self, kind: Kind, params: Mapping[str, str], form: Mapping[str, str], path: str
     ) -> Record:
+        if kind.strategy == "bulk_update":
+            return dialing.bulk_update(self.store, form)
         parent = self.parent_sid(kind, params, path)
         if kind.strategy == "trunk_phone_number":
             return self._associate_number(kind, parent, form)
@@ -104,6 +117,8 @@ class Crud:
     def update(
         self, kind: Kind, params: Mapping[str, str], form: Mapping[str, str], path: str
     ) -> Record:
+        if kind.strategy == "settings":
+            return dialing.update_settings(self.store, form)
         record = self.fetch(kind, params, path)
         if kind.strategy == "recording":
             return self._update_recording(kind, record, form)
@@ -143,7 +158,15 @@ class Crud:
         """Delete a record, cascading to children and clearing or dropping references to it."""
         self.store.remove(kind.name, parent, sid)
         for other in KINDS:
-            if other.strategy in ("trunk_phone_number", "recording", "route"):
+            if other.strategy in (
+                "trunk_phone_number",
+                "recording",
+                "route",
+                "country",
+                "bulk_update",
+                "settings",
+                "alert",
+            ):
                 continue
             for key, rec in list(self.store.items(other.name)):
                 if other.parent is not None and other.parent.kind == kind.name and key[0] == sid:

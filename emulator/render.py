@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 from email.utils import format_datetime
 from urllib.parse import urlencode
 
+from emulator import alerts
 from emulator.errors import invalid
 from emulator.kinds import Kind
 from emulator.store import Record, Store
@@ -73,6 +74,9 @@ class Renderer:
             assert isinstance(recording, dict)
             return dict(recording)
         path_params = {**params, "AccountSid": self.store.account_sid}
+        special = self._special(kind, record, instance=True)
+        if special is not None:
+            return special
         if kind.strategy == "route":
             return self._route(kind, record, path_params)
         path_params["Sid"] = str(record["sid"])
@@ -98,6 +102,27 @@ class Renderer:
                 self._subresources(kind, body, self_path)
         self._computed(kind, body, record)
         return body
+
+    def _special(self, kind: Kind, record: Record, *, instance: bool) -> dict[str, object] | None:
+        """Dialing permissions and alerts: bodies without Twilio's usual sid/date fields."""
+        if kind.strategy == "bulk_update":
+            return {k: record[k] for k in ("update_count", "update_request")}
+        if kind.strategy == "settings":
+            return {
+                "dialing_permissions_inheritance": record["dialing_permissions_inheritance"],
+                "url": self.link(kind, kind.instance_path),
+            }
+        if kind.strategy == "country":
+            iso = str(record["iso_code"])
+            url = self.link(kind, twilio_path(kind.instance_path, {"IsoCode": iso}))
+            body: dict[str, object] = {f.name: record.get(f.name) for f in kind.fields}
+            body["url"] = url
+            body["links"] = {"highrisk_special_prefixes": f"{url}/HighRiskSpecialPrefixes"}
+            return body
+        if kind.strategy == "alert":
+            url = self.link(kind, twilio_path(kind.instance_path, {"Sid": str(record["sid"])}))
+            return alerts.render(record, url, instance=instance)
+        return None
 
     def _subresources(self, kind: Kind, body: dict[str, object], self_path: str) -> None:
         base = self_path.removesuffix(".json")
@@ -173,7 +198,9 @@ class Renderer:
         next_link = page_link(page + 1, f"PA{items[-1]['sid']}") if has_next and items else None
         prev_link = page_link(page - 1, f"PB{items[0]['sid']}") if page > 0 and items else None
         current = page_link(page, query.get("PageToken"))
-        rendered = [self.instance(kind, r, params) for r in items]
+        rendered = [
+            self._special(kind, r, instance=False) or self.instance(kind, r, params) for r in items
+        ]
         if kind.is_2010:
             return {
                 kind.items_key: rendered,

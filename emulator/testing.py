@@ -94,6 +94,11 @@ class AdminClient:
         result = self.request("POST", "/numbers", {"numbers": list(numbers), "count": count})
         return int(result["added"])
 
+    def add_alerts(self, *alerts: Mapping[str, Any]) -> list[str]:
+        """Inject Monitor alerts (error_code, request_url, date_generated, ...); their SIDs."""
+        result = self.request("POST", "/alerts", {"alerts": [dict(a) for a in alerts]})
+        return [str(sid) for sid in result["added"]]
+
 
 @dataclass
 class RunningEmulator:

@@ -46,6 +46,7 @@ SPEC_FILES = {
     "trunking": "twilio_trunking_v1.json",
     "voice": "twilio_voice_v1.json",
     "routes": "twilio_routes_v2.json",
+    "monitor": "twilio_monitor_v1.json",
 }
 # Validation needs an Authorization header (the specs require basic auth); never a real one.
 DUMMY_AUTH = "Basic QUMwMDAwOmR1bW15"
@@ -80,6 +81,7 @@ FORMATS = {
     "phone-number": lambda v: not isinstance(v, str) or bool(re.fullmatch(r"\+[1-9]\d{1,14}", v)),
     "uri": _uri,
     "uri-map": lambda v: not isinstance(v, dict) or all(_uri(u) for u in v.values()),
+    "iso-country-code": lambda v: not isinstance(v, str) or bool(re.fullmatch(r"[A-Z]{2}", v)),
     "phone-number-capabilities": lambda v: (
         not isinstance(v, dict) or all(isinstance(x, bool) for x in v.values())
     ),
