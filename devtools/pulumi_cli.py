@@ -349,12 +349,23 @@ def engine_env(
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m devtools.pulumi_cli", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m devtools.pulumi_cli",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--project-dir", type=Path, default=ROOT)
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("build", help="build the pinned CLI into .cache/ (reused when present)")
-    sub.add_parser("find", help="print the bin folder of the CLI the project would run")
-    sub.add_parser("ensure", help="find the CLI, building it when missing (what jobs and tests do)")
-    parser.add_argument("--project-dir", type=Path, default=ROOT)
+    sub.add_parser(
+        "build", parents=[common], help="build the pinned CLI into .cache/ (reused when present)"
+    )
+    sub.add_parser(
+        "find", parents=[common], help="print the bin folder of the CLI the project would run"
+    )
+    sub.add_parser(
+        "ensure", parents=[common], help="find the CLI, building it when missing (jobs, tests)"
+    )
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     try:
