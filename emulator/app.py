@@ -32,6 +32,7 @@ from emulator.kinds import Kind
 from emulator.numbers import seed_numbers
 from emulator.recording import RecordingMiddleware
 from emulator.render import Renderer
+from emulator.sim_admin import SimulatorEndpoints
 from emulator.store import Store
 
 if TYPE_CHECKING:
@@ -118,6 +119,7 @@ class Emulator:
             if seed_countries(self.store) or seeded:
                 self.store.save()
         self.admin = Admin(self)
+        self.calls = SimulatorEndpoints(self)  # the call simulator (/_admin/calls)
         app: WSGIApplication = self._wsgi
         if self.config.record_path is not None:
             app = RecordingMiddleware(app, self.config.record_path)
@@ -138,10 +140,12 @@ class Emulator:
         request = Request(environ)
         request.max_content_length = self.config.max_body_bytes
         request.max_form_memory_size = self.config.max_body_bytes
-        if request.path == "/_admin" or request.path.startswith("/_admin/"):
+        if self.calls.handles(request.path):
+            response = self.calls.dispatch(request)
+        elif request.path == "/_admin" or request.path.startswith("/_admin/"):
             response = self.admin.dispatch(request)
         else:
-            response = self._twilio(request)
+            response = self.calls.media(request) or self._twilio(request)
         response.headers.setdefault("Twilio-Request-Id", "RQ" + uuid.uuid4().hex)
         return response(environ, start_response)
 

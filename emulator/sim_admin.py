@@ -1,0 +1,104 @@
+"""HTTP side of the call simulator: ``/_admin/calls`` and the recordings' media URLs.
+
+- ``POST /_admin/calls`` (JSON :class:`~emulator.calls.CallSpec` mapping) places a simulated
+  call and answers its result: status, trace, what was heard, dialled, recorded, requested and
+  alerted. 400 with ``{"error": ...}`` when the call cannot be placed (no such number...).
+- ``GET /_admin/calls`` lists the calls, recordings, alerts and conferences simulated so far;
+  ``DELETE /_admin/calls`` forgets them.
+- ``GET /api/2010-04-01/Accounts/AC…/Recordings/RE…[.wav|.mp3]`` serves a recording's media
+  (one second of silence), without auth, as Twilio serves recording media by default.
+
+The admin guard is the admin API's own (Host/Origin refusal, ``X-Admin-Token``, JSON writes).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import re
+from typing import TYPE_CHECKING, Any
+
+from werkzeug.wrappers import Request, Response
+
+from emulator.calls import CallRecords, CallSpec, SpecError
+from emulator.simulate import Simulator, recording_media
+
+if TYPE_CHECKING:
+    from emulator.app import Emulator
+
+CALLS_PATH = "/_admin/calls"
+_MEDIA = re.compile(
+    r"^/api/2010-04-01/Accounts/(?P<account>AC[0-9a-fA-F]{32})/Recordings/"
+    r"(?P<sid>RE[0-9a-fA-F]{32})(?P<ext>\.wav|\.mp3)?$"
+)
+
+
+def _json(body: Any, status: int = 200) -> Response:
+    return Response(json.dumps(body, indent=1), status, mimetype="application/json")
+
+
+class SimulatorEndpoints:
+    """The simulator of one emulator, and its HTTP endpoints."""
+
+    def __init__(self, emulator: Emulator) -> None:
+        self.emulator = emulator
+        self.records = CallRecords()
+        config = emulator.config
+        self.simulator = Simulator(
+            emulator.store, config.account_sid, config.auth_token, self.records
+        )
+
+    def handles(self, path: str) -> bool:
+        return path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
+
+    def dispatch(self, request: Request) -> Response:
+        admin = self.emulator.admin
+        refused = admin._refuse_foreign(request)  # the admin API's own guard
+        if refused is not None:
+            return refused
+        token = self.emulator.config.admin_token
+        given = request.headers.get("X-Admin-Token", "")
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
+        if request.path != CALLS_PATH:
+            return _json({"error": f"no such endpoint {request.path}"}, 404)
+        if request.method == "GET":
+            return _json(self.records.snapshot())
+        if request.method == "DELETE":
+            self.records.clear()
+            return _json({"cleared": True})
+        if request.method != "POST":
+            response = _json({"error": "use GET, POST or DELETE"}, 405)
+            response.headers["Allow"] = "GET, POST, DELETE"
+            return response
+        if request.mimetype != "application/json":
+            return _json(
+                {"error": "POST a JSON call spec with Content-Type: application/json"}, 415
+            )
+        try:
+            data = json.loads(request.get_data(as_text=True) or "{}")
+        except json.JSONDecodeError as exc:
+            return _json({"error": f"body is not JSON: {exc}"}, 400)
+        if not isinstance(data, dict):
+            return _json({"error": "body must be a JSON object (a call spec)"}, 400)
+        try:
+            spec = CallSpec.from_mapping(data)
+            result = self.simulator.place(spec, request.host_url)
+        except SpecError as exc:
+            return _json({"error": str(exc)}, 400)
+        return _json(result)
+
+    def media(self, request: Request) -> Response | None:
+        """The media of a simulated recording, or None when the path is no recording URL."""
+        match = _MEDIA.match(request.path)
+        if match is None or request.method not in ("GET", "HEAD"):
+            return None
+        if match["account"] != self.emulator.config.account_sid:
+            return None
+        if self.records.recording(match["sid"]) is None:
+            return None
+        # WAV whatever the extension: a stand-in, no encoder here (.mp3 is not transcoded).
+        return Response(recording_media(), 200, mimetype="audio/x-wav")
+
+
+__all__ = ["CALLS_PATH", "SimulatorEndpoints"]

@@ -1,0 +1,91 @@
+"""Call-simulator test support: the real webhook app on a loopback port, the `local` estate
+applied to an in-process emulator with the app's URL as its `public_base_url`.
+
+The emulator shares no code with the app; only the tests put them side by side.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from werkzeug.serving import make_server
+
+from emulator.testing import QuietRequestHandler, RunningEmulator
+from infra.spec.stackfile import load_stack_file
+
+ROOT = Path(__file__).resolve().parents[2]
+SCENARIOS = ROOT / "scenarios"
+CALLER_ID = "+14155550120"  # the local stack's main line: a number the account owns
+
+
+def _drift_support() -> ModuleType:
+    """tests/infra/drift/drift_support.py (apply_spec): loaded by path, it has no package."""
+    path = ROOT / "tests" / "infra" / "drift" / "drift_support.py"
+    spec = importlib.util.spec_from_file_location("sim_drift_support", path)
+    assert spec is not None
+    assert spec.loader is not None
+    if spec.name in sys.modules:
+        return sys.modules[spec.name]
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up there
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class ServedApp:
+    base_url: str
+    store: Any
+
+
+@contextmanager
+def serve_app(
+    tmp_path: Path, auth_token: str, *, caller_id: str | None = CALLER_ID, **flows: Any
+) -> Iterator[ServedApp]:
+    """The webhook app (factory, SQLite store) served by werkzeug on 127.0.0.1:<free port>."""
+    from webhook_app.app import create_app
+    from webhook_app.metrics import Metrics
+    from webhook_app.settings import FlowSettings, Settings
+    from webhook_app.store_sqlite import SqliteStore
+
+    holder: dict[str, Any] = {}
+
+    def wsgi(environ: Any, start_response: Any) -> Any:
+        return holder["app"](environ, start_response)
+
+    server = make_server("127.0.0.1", 0, wsgi, threaded=True, request_handler=QuietRequestHandler)
+    base_url = f"http://127.0.0.1:{server.port}"
+    store = SqliteStore(str(tmp_path / "app-state.sqlite3"))
+    settings = Settings(
+        auth_token=auth_token,
+        public_base_url=base_url,
+        caller_id=caller_id,
+        flows=FlowSettings(**flows),
+    )
+    holder["app"] = create_app(settings, store, metrics=Metrics())
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield ServedApp(base_url, store)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)
+        store.close()
+
+
+def provision_local(emu: RunningEmulator, public_base_url: str, **changes: Any) -> Any:
+    """Apply Pulumi.local.yaml to the emulator, its webhooks pointing at `public_base_url`."""
+    env = load_stack_file(ROOT, "local").model_copy(
+        update={"public_base_url": public_base_url, **changes}
+    )
+    _drift_support().apply_spec(emu.client(), env)
+    return env
