@@ -257,13 +257,13 @@ def new_sid(prefix: str) -> str:
 
 
 class CallRecords:
-    """Calls, recordings, Monitor alerts and conferences the simulator made (thread-safe)."""
+    """Calls, recordings and conferences the simulator made (thread-safe); its Monitor alerts
+    go to the account's ``alert`` table (``monitor/v1/Alerts``)."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.calls: dict[str, dict[str, Any]] = {}
         self.recordings: dict[str, dict[str, Any]] = {}
-        self.alerts: dict[str, dict[str, Any]] = {}
         self.conferences: dict[str, dict[str, Any]] = {}
 
     def add(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
@@ -287,13 +287,12 @@ class CallRecords:
             return {
                 "calls": list(self.calls.values()),
                 "recordings": list(self.recordings.values()),
-                "alerts": list(self.alerts.values()),
                 "conferences": list(self.conferences.values()),
             }
 
     def clear(self) -> None:
         with self.lock:
-            for table in (self.calls, self.recordings, self.alerts, self.conferences):
+            for table in (self.calls, self.recordings, self.conferences):
                 table.clear()
 
 

@@ -3,7 +3,8 @@
 - ``POST /_admin/calls`` (JSON :class:`~emulator.calls.CallSpec` mapping) places a simulated
   call and answers its result: status, trace, what was heard, dialled, recorded, requested and
   alerted. 400 with ``{"error": ...}`` when the call cannot be placed (no such number...).
-- ``GET /_admin/calls`` lists the calls, recordings, alerts and conferences simulated so far;
+- ``GET /_admin/calls`` lists the calls, recordings and conferences simulated so far (alerts
+  are Monitor alerts: ``monitor/v1/Alerts``);
   ``DELETE /_admin/calls`` forgets them.
 - ``GET /api/2010-04-01/Accounts/AC…/Recordings/RE…[.wav|.mp3]`` serves a recording's media
   (one second of silence), without auth, as Twilio serves recording media by default.

@@ -42,6 +42,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 
 import phonenumbers
 
+from emulator.alerts import add_alert
 from emulator.calls import AppFault, CallRecords, CallSpec, Party, SpecError, new_sid
 from emulator.signing import signature
 from emulator.store import Record, Store
@@ -520,19 +521,30 @@ class Simulator:
         call.note("hangup", by="twilio")
 
     def _alert(self, call: CallState, code: int, url: str, message: str) -> None:
-        alert = {
-            "sid": new_sid("NO"),
-            "account_sid": self.account_sid,
-            "call_sid": call.sid,
+        """A Monitor alert (``monitor/v1/Alerts`` lists it), as Twilio's debugger records one."""
+        last = call.requests[-1] if call.requests and call.requests[-1]["url"] == url else None
+        values = {
             "error_code": str(code),
             "log_level": "error",
             "request_url": url,
-            "alert_text": message,
-            "more_info": f"https://www.twilio.com/docs/errors/{code}",
-            "date_created": _rfc2822(),
+            "request_method": last["method"] if last else "POST",
+            "request_variables": urlencode(sorted(last["params"].items())) if last else "",
+            "response_body": last.get("body", "") if last else "",
+            "resource_sid": call.sid,
+            "alert_text": f"Msg={message}&ErrorCode={code}&url={url}",
         }
-        self.records.add("alerts", alert)
-        call.alerts.append(alert)
+        with self.store.lock:
+            record = add_alert(self.store, values)
+            self.store.save()
+        call.alerts.append(
+            {
+                "sid": record["sid"],
+                "error_code": str(code),
+                "request_url": url,
+                "alert_text": message,
+                "call_sid": call.sid,
+            }
+        )
         call.note("alert", error_code=code, url=url, message=message)
 
     # --- HTTP -------------------------------------------------------------------------------
@@ -575,6 +587,7 @@ class Simulator:
             "content_type": result.content_type,
             "error": result.error,
             "injected": fault is not None,
+            "body": result.body[:2048].decode("utf-8", "replace"),
         }
         call.requests.append(entry)
         call.note(

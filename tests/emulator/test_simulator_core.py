@@ -300,7 +300,9 @@ def test_failures_fall_back_with_the_error_code_and_an_alert(
     assert result["heard"] == ["Sorry"]
     assert [a["error_code"] for a in result["alerts"]] == [str(code)]
     assert result["fallback"]["error_code"] == code
-    assert emu.admin.request("GET", "/calls")["alerts"][0]["error_code"] == str(code)
+    (alert,) = emu.client().monitor.v1.alerts.list()
+    assert (alert.error_code, alert.resource_sid) == (str(code), result["call_sid"])
+    assert alert.request_url == f"{APP}/voice"
 
 
 def test_a_failed_fallback_or_action_says_twilios_application_error(
