@@ -29,6 +29,8 @@ from pydantic import (
     model_validator,
 )
 
+from webhook_app.e164 import check_e164
+
 ENV_AUTH_TOKEN = "TWILIO_AUTH_TOKEN"  # noqa: S105 (a variable name, not a secret)
 ENV_AUTH_TOKEN_SECONDARY = "TWILIO_AUTH_TOKEN_SECONDARY"  # noqa: S105 (a variable name)
 ENV_SETTINGS_FILE = "VOICE_SETTINGS_FILE"
@@ -42,17 +44,6 @@ class SettingsError(ValueError):
 
 DEFAULT_STORE_URL = "sqlite:///.voice-state.sqlite3"
 _HINT_SEPARATORS = re.compile(r"[^\w\s']+")  # commas split Twilio's hints; hyphens join words
-
-
-def check_e164(value: str) -> str:
-    """Return ``value`` if it is a valid E.164 number, else raise ValueError."""
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"{value!r} is not an E.164 number (+<country><number>)") from exc
-    if not phonenumbers.is_possible_number(parsed) or not value.startswith("+"):
-        raise ValueError(f"{value!r} is not an E.164 number (+<country><number>)")
-    return value
 
 
 class _Model(BaseModel):

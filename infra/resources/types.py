@@ -6,8 +6,9 @@ import ipaddress
 import re
 from typing import Annotated, Literal
 
-import phonenumbers
 from pydantic import AfterValidator, Field
+
+from webhook_app.e164 import check_e164
 
 HttpMethod = Literal["GET", "POST"]
 VoiceRegion = Annotated[str, Field(pattern=r"^[a-z]{2}[0-9]$")]
@@ -30,17 +31,6 @@ PhoneNumberSid = Annotated[str, _sid("PN")]
 ByocTrunkSid = Annotated[str, _sid("BY")]
 ConnectionPolicySid = Annotated[str, _sid("NY")]
 IpRecordSid = Annotated[str, _sid("IL")]
-
-
-def _e164(value: str) -> str:
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException as exc:
-        raise ValueError(f"not an E.164 number ({exc}); write it like +14155550100") from exc
-    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if formatted != value or not phonenumbers.is_possible_number(parsed):
-        raise ValueError(f"not an E.164 number; write it like {formatted}")
-    return value
 
 
 def _url(value: str) -> str:
@@ -87,7 +77,7 @@ def _password(value: str) -> str:
     return value
 
 
-E164 = Annotated[str, AfterValidator(_e164)]
+E164 = Annotated[str, AfterValidator(check_e164)]
 Url = Annotated[str, AfterValidator(_url)]
 SipUri = Annotated[str, AfterValidator(_sip_uri)]
 IPv4 = Annotated[str, AfterValidator(_ip)]

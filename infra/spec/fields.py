@@ -13,6 +13,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from infra.spec.context import SpecContext
+from webhook_app.e164 import e164_problem
 from webhook_app.routes import ROUTES_BY_FLOW, RouteKind
 
 # Twilio's edge locations (REST and SIP); https://www.twilio.com/docs/global-infrastructure/edge-locations
@@ -136,31 +137,29 @@ def _check_flow(value: str) -> str:
 
 
 def _check_e164(value: str) -> str:
-    try:
-        parsed = phonenumbers.parse(value, None)
-    except phonenumbers.NumberParseException:
+    problem = e164_problem(value)
+    if problem is None:
+        return value
+    if problem.kind == "unparsable":
         raise _fail(
             "e164",
             "'{value}' is not a phone number in E.164 form; write it as +<country code><number>, "
             "e.g. +14155550100",
             value=value,
-        ) from None
-    formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
-    if not phonenumbers.is_valid_number(parsed):
+        )
+    if problem.kind == "invalid":
         raise _fail(
             "e164",
             "'{value}' is not a valid phone number (phonenumbers rejects it for its country); "
             "check the digits",
             value=value,
         )
-    if formatted != value:
-        raise _fail(
-            "e164",
-            "'{value}' is not in E.164 form; write it as '{formatted}'",
-            value=value,
-            formatted=formatted,
-        )
-    return value
+    raise _fail(
+        "e164",
+        "'{value}' is not in E.164 form; write it as '{formatted}'",
+        value=value,
+        formatted=problem.formatted,
+    )
 
 
 def _domain_checker(suffix: str, kind: str) -> Any:
