@@ -10,12 +10,18 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from infra.commands import drift, schema, smoke, validate
+from infra.commands import drift, schema, simulate, smoke, validate
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INVALID", "EXIT_OK", "Command", "build_parser", "main"]
 
-COMMANDS: tuple[Command, ...] = (validate.COMMAND, drift.COMMAND, schema.COMMAND, smoke.COMMAND)
+COMMANDS: tuple[Command, ...] = (
+    validate.COMMAND,
+    drift.COMMAND,
+    schema.COMMAND,
+    smoke.COMMAND,
+    simulate.COMMAND,
+)
 
 
 def build_parser(available: Sequence[Command] = COMMANDS) -> argparse.ArgumentParser:

@@ -42,8 +42,11 @@ def _drift_support() -> ModuleType:
 
 @dataclass
 class ServedApp:
+    """The app being served; replace ``wsgi`` to serve something else on the same port."""
+
     base_url: str
     store: Any
+    wsgi: Any = None
 
 
 @contextmanager
@@ -56,25 +59,25 @@ def serve_app(
     from webhook_app.settings import FlowSettings, Settings
     from webhook_app.store_sqlite import SqliteStore
 
-    holder: dict[str, Any] = {}
+    served = ServedApp("", None)
 
     def wsgi(environ: Any, start_response: Any) -> Any:
-        return holder["app"](environ, start_response)
+        return served.wsgi(environ, start_response)
 
     server = make_server("127.0.0.1", 0, wsgi, threaded=True, request_handler=QuietRequestHandler)
-    base_url = f"http://127.0.0.1:{server.port}"
-    store = SqliteStore(str(tmp_path / "app-state.sqlite3"))
+    base_url = served.base_url = f"http://127.0.0.1:{server.port}"
+    store = served.store = SqliteStore(str(tmp_path / "app-state.sqlite3"))
     settings = Settings(
         auth_token=auth_token,
         public_base_url=base_url,
         caller_id=caller_id,
         flows=FlowSettings(**flows),
     )
-    holder["app"] = create_app(settings, store, metrics=Metrics())
+    served.wsgi = create_app(settings, store, metrics=Metrics())
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()
     try:
-        yield ServedApp(base_url, store)
+        yield served
     finally:
         server.shutdown()
         server.server_close()

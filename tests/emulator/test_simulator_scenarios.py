@@ -1,0 +1,264 @@
+"""The example estate's call scenarios (scenarios/*.yaml) through `twilio-voice simulate`, the
+emulator holding the applied `local` stack and the real webhook app on a loopback port.
+
+Each scenario must pass as shipped; the mutation tests break one thing each (a route's method,
+a `<Dial action>` the app does not serve, a fallback URL, the stack's provisioning) in a copy
+and show the scenarios catch it.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sim_support import ROOT, SCENARIOS, provision_local, serve_app
+
+from emulator.testing import RunningEmulator, running_emulator
+from infra.cli import main
+from infra.commands.simulate import simulate
+from webhook_app.store import RecordingJob
+
+ALL = sorted(SCENARIOS.glob("*.yaml"))
+
+
+class Estate:
+    def __init__(self, emu: RunningEmulator, app: Any) -> None:
+        self.emu = emu
+        self.app = app
+
+    def run(self, *paths: Path, trace: bool = True) -> tuple[int, str, str]:
+        out, err = io.StringIO(), io.StringIO()
+        code = simulate(
+            list(paths),
+            project_dir=ROOT,
+            stack="local",
+            emulator=self.emu.base_url,
+            out=out,
+            err=err,
+            trace=trace,
+        )
+        return code, out.getvalue(), err.getvalue()
+
+    def number_sid(self, e164: str) -> str:
+        (record,) = [
+            r
+            for r in self.emu.admin.resources("incoming_phone_number")
+            if r["phone_number"] == e164
+        ]
+        return str(record["sid"])
+
+
+@pytest.fixture(scope="module")
+def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
+    tmp = tmp_path_factory.mktemp("simulator")
+    with running_emulator() as emu, serve_app(tmp, emu.auth_token) as app:
+        provision_local(emu, app.base_url)
+        yield Estate(emu, app)
+
+
+def test_the_example_scenarios_exist() -> None:
+    names = {path.stem for path in ALL}
+    assert {
+        "ivr-sales-answered",
+        "no-answer-voicemail",
+        "sip-user-pstn-fallback",
+        "byoc-route",
+        "trunk-disaster-recovery",
+        "app-500-fallback",
+    } <= names
+
+
+@pytest.mark.parametrize("path", ALL, ids=[p.stem for p in ALL])
+def test_each_scenario_passes_through_the_app(estate: Estate, path: Path) -> None:
+    code, out, err = estate.run(path)
+    assert code == 0, out + err
+    assert out.startswith("PASS ")
+    assert "1 passed, 0 failed" in out
+
+
+def test_the_voicemail_becomes_a_recording_job_in_the_app(estate: Estate) -> None:
+    before = {job.recording_sid for job in _jobs(estate)}
+    code, out, _ = estate.run(SCENARIOS / "no-answer-voicemail.yaml")
+    assert code == 0, out
+    (job,) = [job for job in _jobs(estate) if job.recording_sid not in before]
+    recordings = estate.emu.admin.request("GET", "/calls")["recordings"]
+    (recording,) = [r for r in recordings if r["sid"] == job.recording_sid]
+    assert job.url == recording["url"]
+    assert job.url.startswith(estate.emu.base_url)  # served by the emulator
+    assert job.duration == "12"
+
+
+def _jobs(estate: Estate) -> list[RecordingJob]:
+    jobs: list[RecordingJob] = estate.app.store.recording_jobs()
+    return jobs
+
+
+def test_the_cli_prints_the_trace_and_the_summary(
+    estate: Estate, capsys: pytest.CaptureFixture[str]
+) -> None:
+    argv = ["simulate", *map(str, ALL[:2]), "--stack", "local", "--project-dir", str(ROOT)]
+    code = main([*argv, "--emulator", estate.emu.base_url])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "twiml" in out
+    assert "POST http://127.0.0.1:" in out
+    assert "2 passed, 0 failed" in out
+    code = main([*argv, "--emulator", estate.emu.base_url, "--format", "json"])
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert code == 0
+    assert [line["passed"] for line in lines] == [True, True]
+    assert lines[0]["result"]["trace"][0]["kind"] == "call"
+
+
+# --- each scenario can fail --------------------------------------------------------------------
+
+
+def test_a_route_answered_with_the_wrong_method_is_caught(estate: Estate) -> None:
+    """The main line's voice method switched to GET: the app's route answers 405 -> 11200."""
+    sid = estate.number_sid("+14155550120")
+    estate.emu.admin.edit("incoming_phone_number", sid, voice_method="GET")
+    try:
+        code, out, _ = estate.run(SCENARIOS / "ivr-sales-answered.yaml")
+    finally:
+        estate.emu.admin.edit("incoming_phone_number", sid, voice_method="POST")
+    assert code == 1
+    assert "FAIL IVR to sales, answered" in out
+    assert "GET http://127.0.0.1" in out
+    assert "Monitor alerts: expected [], got [11200]" in out
+
+
+def test_a_broken_fallback_url_is_caught(estate: Estate) -> None:
+    sid = estate.number_sid("+14155550120")
+    good = estate.emu.admin.request("GET", f"/resources/incoming_phone_number/{sid}")
+    estate.emu.admin.edit(
+        "incoming_phone_number",
+        sid,
+        voice_fallback_url=good["voice_fallback_url"].replace("/voice/fallback", "/voice/fallbak"),
+    )
+    try:
+        code, out, _ = estate.run(SCENARIOS / "app-500-fallback.yaml")
+    finally:
+        estate.emu.admin.edit(
+            "incoming_phone_number", sid, voice_fallback_url=good["voice_fallback_url"]
+        )
+    assert code == 1
+    assert "request not made (in this order): purpose=fallback, path=/voice/fallback" in out
+    assert "We are sorry, an application error has occurred" in out
+
+
+def test_a_dial_action_the_app_does_not_serve_is_caught(estate: Estate, tmp_path: Path) -> None:
+    """The same scenario against an app whose <Dial action> route is gone (404)."""
+    from werkzeug.wrappers import Response
+
+    with serve_app(tmp_path, estate.emu.auth_token) as broken:
+        inner = broken.wsgi
+
+        def without_dial_status(environ: Any, start_response: Any) -> Any:
+            if environ["PATH_INFO"] == "/voice/dial/status":
+                return Response("not found", 404)(environ, start_response)
+            return inner(environ, start_response)
+
+        broken.wsgi = without_dial_status
+        sid = estate.number_sid("+14155550120")
+        good = estate.emu.admin.request("GET", f"/resources/incoming_phone_number/{sid}")
+        base = broken.base_url
+        estate.emu.admin.edit(
+            "incoming_phone_number",
+            sid,
+            voice_url=f"{base}/voice/inbound",
+            voice_fallback_url=f"{base}/voice/fallback",
+            status_callback=f"{base}/voice/status",
+        )
+        try:
+            code, out, _ = estate.run(SCENARIOS / "no-answer-voicemail.yaml")
+        finally:
+            estate.emu.admin.edit(
+                "incoming_phone_number",
+                sid,
+                **{k: good[k] for k in ("voice_url", "voice_fallback_url", "status_callback")},
+            )
+    assert code == 1
+    assert "/voice/dial/status?then=voicemail -> 404" in out
+    assert "not heard at all: 'Please leave a message after the tone'" in out
+
+
+def test_unprovisioned_or_misprovisioned_estates_fail_the_scenarios(estate: Estate) -> None:
+    """The SIP domain without its IP ACL mapping refuses the call; the BYOC trunk pointing at
+    the IVR instead of byoc_inbound misses its route."""
+    domains = estate.emu.admin.resources("sip_domain")
+    (domain,) = [d for d in domains if d["domain_name"] == "acme-local.sip.twilio.com"]
+    mappings = estate.emu.admin.resources("auth_calls_ip_access_control_list_mapping")
+    (acl,) = [m for m in mappings if m["parent"] == domain["sid"]]
+    estate.emu.admin.request(
+        "DELETE",
+        f"/resources/auth_calls_ip_access_control_list_mapping/{acl['sid']}?parent={domain['sid']}",
+    )
+    try:
+        code, out, _ = estate.run(SCENARIOS / "sip-user-pstn-fallback.yaml")
+    finally:
+        assert estate.emu.emulator is not None
+        store = estate.emu.emulator.store
+        with store.lock:
+            restored = {k: v for k, v in acl.items() if k != "parent"}
+            store.put("auth_calls_ip_access_control_list_mapping", domain["sid"], restored)
+    assert code == 1
+    assert "sip-refused" in out
+    (trunk,) = estate.emu.admin.resources("byoc_trunk")
+    estate.emu.admin.edit(
+        "byoc_trunk", trunk["sid"], voice_url=trunk["voice_url"].replace("byoc/inbound", "inbound")
+    )
+    try:
+        code, out, _ = estate.run(SCENARIOS / "byoc-route.yaml")
+    finally:
+        estate.emu.admin.edit("byoc_trunk", trunk["sid"], voice_url=trunk["voice_url"])
+    assert code == 1
+    assert "path=/voice/byoc/inbound" in out
+
+
+def test_unusable_input_exits_2(estate: Estate, tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\ncall: {to: '+14155550120', caller: [{dance: 1}]}\n")
+    code, _, err = estate.run(bad)
+    assert code == 2
+    assert "caller[0]" in err
+    undeclared = tmp_path / "undeclared.yaml"
+    undeclared.write_text("call: {to: '+15005550006'}\n")
+    code, _, err = estate.run(undeclared)
+    assert code == 2
+    assert "not a declared number" in err
+    alias = tmp_path / "alias.yaml"
+    alias.write_text("call: &c {to: '+14155550120'}\nexpect: {heard: *c}\n")
+    code, _, err = estate.run(alias)
+    assert code == 2
+    assert "aliases are not allowed" in err
+    out, errors = io.StringIO(), io.StringIO()
+    code = simulate(
+        [SCENARIOS / "byoc-route.yaml"],
+        project_dir=ROOT,
+        stack="local",
+        emulator="http://127.0.0.1:9",
+        out=out,
+        err=errors,
+    )
+    assert code == 2
+    assert "no emulator at http://127.0.0.1:9" in errors.getvalue()
+
+
+def test_scenarios_run_concurrently_against_one_emulator(estate: Estate) -> None:
+    """Two scenario runs at once (two CI jobs on one emulator) do not mix their calls."""
+    results: list[int] = []
+
+    def one() -> None:
+        results.append(estate.run(*ALL, trace=False)[0])
+
+    threads = [threading.Thread(target=one) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert results == [0, 0]
