@@ -20,7 +20,8 @@ from webhook_app import ivr
 from webhook_app.addresses import called_number, conference_room, dialable_number, sip_user
 from webhook_app.logs import LOGGER_NAME
 from webhook_app.metrics import Metrics
-from webhook_app.rendering import URLS, Renderer, Twiml, route_urls
+from webhook_app.rendering import Renderer, Twiml, route_urls
+from webhook_app.routes import url_for
 from webhook_app.settings import MenuOption, Settings
 from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError
 
@@ -101,7 +102,7 @@ class Flows:
         self._fallbacks = metrics.fallbacks
         self._failures = metrics.call_failures
         self._log = logger or logging.getLogger(LOGGER_NAME)
-        self._recording_callback = settings.public_base_url + URLS["recording_status"]
+        self._recording_callback = url_for("recording_status", settings.public_base_url)
         self._prompted = self._outcome.labels("ivr_main", "prompted")
         # TwiML that depends on the settings only is rendered once, here: a call reuses it
         # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
