@@ -126,6 +126,9 @@ class Emulator:
         self._app = app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if self.calls.is_media(str(environ.get("PATH_INFO", ""))):
+            # A recording's media is no REST operation: kept out of the traffic recording.
+            return self._wsgi(environ, start_response)
         return self._app(environ, start_response)
 
     def reset(self) -> None:

@@ -49,6 +49,9 @@ class SimulatorEndpoints:
             emulator.store, config.account_sid, config.auth_token, self.records
         )
 
+    def is_media(self, path: str) -> bool:
+        return _MEDIA.match(path) is not None
+
     def handles(self, path: str) -> bool:
         return path == CALLS_PATH or path.startswith(CALLS_PATH + "/")
 
