@@ -33,6 +33,7 @@ HOSTS: dict[str, str] = {
     "trunking": "https://trunking.twilio.com",
     "voice": "https://voice.twilio.com",
     "routes": "https://routes.twilio.com",
+    "monitor": "https://monitor.twilio.com",
 }
 
 CONFIG_KEYS: dict[str, str] = {

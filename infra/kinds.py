@@ -237,6 +237,25 @@ KINDS: tuple[KindMeta, ...] = (
         association=True,
         list_path=("voice", "/v1/SourceIpMappings"),
     ),
+    # Voice geo permissions: a country is keyed by its ISO code; drift lists the countries only
+    # for a stack that declares dialing_permissions, and a country on in Twilio that the stack
+    # does not declare is unmanaged (switched on in the Console).
+    KindMeta(
+        "DialingPermissionsCountry",
+        "dialing permissions country",
+        "dialing_permissions.countries[]",
+        key_fields=("iso_code",),
+        list_path=("voice", "/v1/DialingPermissions/Countries"),
+        noun="country",
+    ),
+    # One per account: the inheritance setting, and "every undeclared country off".
+    KindMeta(
+        "DialingPermissionsSettings",
+        "dialing permissions settings",
+        "dialing_permissions",
+        key_fields=(),
+        noun="dialing permissions",
+    ),
     KindMeta(
         "InboundProcessingRegion",
         "inbound processing region",

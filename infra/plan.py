@@ -147,6 +147,8 @@ def _walk(env: spec.Environment) -> dict[Ref, Node]:
             parent=("IpRecord", mapping.ip_record),
             refs={"sip_domain_sid": ("SipDomain", mapping.sip_domain)},
         )
+    if env.dialing_permissions is not None:
+        walk.dialing_permissions(env.dialing_permissions)
     walk.check_references()
     return walk.nodes
 
@@ -300,6 +302,21 @@ class _Walk:
             protect=True,
         )
         self.region(ref, "phone_number", number.e164, number.region)
+
+    def dialing_permissions(self, permissions: spec.DialingPermissions) -> None:
+        """One node per declared country, and the account's settings (which switch off every
+        country not declared)."""
+        for country in permissions.countries:
+            self.add(
+                "DialingPermissionsCountry",
+                f"dialing-permissions/{country.iso_code}",
+                props.dialing_country_props(country),
+            )
+        self.add(
+            "DialingPermissionsSettings",
+            "dialing-permissions",
+            props.dialing_settings_props(permissions),
+        )
 
     def check_references(self) -> None:
         for node in self.nodes.values():

@@ -123,6 +123,31 @@ def default_number_name(e164: str) -> str:
     return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
+# A spec risk class -> the Twilio country flag that allows it.
+RISK_FLAGS: dict[str, str] = {
+    "low_risk": "low_risk_numbers_enabled",
+    "high_risk_special": "high_risk_special_numbers_enabled",
+    "high_risk_tollfraud": "high_risk_tollfraud_numbers_enabled",
+}
+
+
+def dialing_country_props(country: spec.DialingCountry) -> Props:
+    """Every flag explicitly: a risk class not listed is switched off."""
+    return {
+        "iso_code": country.iso_code,
+        **{flag: risk in country.risk_classes for risk, flag in RISK_FLAGS.items()},
+    }
+
+
+def dialing_settings_props(permissions: spec.DialingPermissions) -> Props:
+    """The declared countries are managed one by one; every other one must be off."""
+    return {
+        "dialing_permissions_inheritance": permissions.inherit,
+        "managed_countries": sorted(c.iso_code for c in permissions.countries),
+        "other_countries_enabled": [],
+    }
+
+
 def ip_record_props(record: spec.IpRecord) -> Props:
     return {
         **named(record),

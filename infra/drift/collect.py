@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from infra.drift.kinds import REF_FIELDS, normalise_live
 from infra.drift.model import Item
 from infra.kinds import KIND_META, KINDS, KindMeta
+from infra.resources.dialing_permissions_country import FLAGS as DIALING_FLAGS
 
 Record = dict[str, Any]
 
@@ -55,9 +56,12 @@ TOP_LEVEL = (
 class Collector:
     """Lists one account into items; `wanted` are the declared (kind, key) to descend into."""
 
-    def __init__(self, api: Lister, wanted: Iterable[tuple[str, str]]) -> None:
+    def __init__(
+        self, api: Lister, wanted: Iterable[tuple[str, str]], *, inheritance: bool = False
+    ) -> None:
         self.api = api
         self.wanted = set(wanted)
+        self.inheritance = inheritance  # the spec declares dialing_permissions.inherit
         self.by_sid: dict[str, str] = {}  # any SID -> key of its resource
         self._seen: set[tuple[str, str]] = set()
         self._pending: list[tuple[str, str, str, Record, tuple[str, str] | None]] = []
@@ -151,7 +155,26 @@ class Collector:
         for meta in KINDS:
             if meta.parent in listed and meta.list_path and "{parent}" in meta.list_path[1]:
                 self._descend(meta, listed[meta.parent])
+        if ("DialingPermissionsSettings", "") in self.wanted:
+            self._dialing_permissions()
         return self.finish()
+
+    def _dialing_permissions(self) -> None:
+        """Countries with any risk class on (one list call for all), only for a stack that
+        declares dialing_permissions: a country on that it does not declare is unmanaged."""
+        for r in self._list("DialingPermissionsCountry"):
+            if any(r.get(flag) for flag in DIALING_FLAGS):
+                self._resource("DialingPermissionsCountry", _text(r.get("iso_code")), r)
+        settings: Record = {}
+        if self.inheritance:
+            settings = self.api.fetch("voice", "/v1/Settings")
+        self.items.append(
+            Item(
+                "DialingPermissionsSettings",
+                "",
+                normalise_live("DialingPermissionsSettings", settings),
+            )
+        )
 
     def _descend(self, meta: KindMeta, parents: list[Record]) -> None:
         """List `meta`'s kind under every live parent the spec declares."""
@@ -174,4 +197,10 @@ class Collector:
 
 def collect_live(api: Lister, declared: Iterable[Item]) -> list[Item]:
     """Every live item of the account `api` reads, descending into declared parents only."""
-    return Collector(api, {(i.kind, i.key) for i in declared}).collect()
+    declared = list(declared)
+    inheritance = any(
+        i.kind == "DialingPermissionsSettings"
+        and i.fields.get("dialing_permissions_inheritance") is not None
+        for i in declared
+    )
+    return Collector(api, {(i.kind, i.key) for i in declared}, inheritance=inheritance).collect()

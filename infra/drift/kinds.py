@@ -51,6 +51,11 @@ def unmanaged_hint(kind: str, key: str, sid: str | None) -> str:
             f"adopt: add {key} to {where} (it is configured, never bought); or leave it to "
             "another stack / release it in the Console"
         )
+    if kind == "DialingPermissionsCountry":
+        return (
+            f"declare it in {where} with the risk classes it needs; or switch {key} off in the "
+            "Console (Voice > Settings > Geo permissions); `pulumi up --refresh` switches it off"
+        )
     if info and info.association:
         return f"adopt: declare it in {where}; or remove the association ({ident}) in Twilio"
     return f"adopt: declare it in {where}; or delete {ident} in Twilio"

@@ -369,6 +369,66 @@ prod_connection_policy_redundancy = StackValidationPolicy(
 )
 
 
+# -- dialing permissions (toll fraud) ----------------------------------------------------------
+
+
+def _prod_no_tollfraud(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if twilio_kind(args.resource_type) != "DialingPermissionsCountry":
+        return
+    if not is_production(args.get_config(), args.urn):
+        return
+    if args.props.get("high_risk_tollfraud_numbers_enabled"):
+        iso = args.props.get("iso_code") or args.name
+        report_violation(
+            f"dialing_permissions country {iso} allows high_risk_tollfraud in production: these "
+            "are the number ranges international revenue share fraud dials through a leaked "
+            "SIP credential; remove high_risk_tollfraud from its risk_classes",
+            args.urn,
+        )
+
+
+prod_no_tollfraud_dialing = ResourceValidationPolicy(
+    name="voice-prod-no-tollfraud-dialing",
+    description="In production no country allows dialing high-risk toll-fraud number ranges.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_prod_no_tollfraud,
+    config_schema=PolicyConfigSchema(properties=_PROD_SCHEMA),
+)
+
+
+def _dialing_allowlist(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+    if twilio_kind(args.resource_type) != "DialingPermissionsCountry":
+        return
+    allowed = args.get_config().get("allowedCountries")
+    if allowed is None:
+        return  # no allowlist configured: nothing to compare with
+    iso = args.props.get("iso_code")
+    if iso and iso not in allowed:
+        report_violation(
+            f"dialing_permissions country {iso} is not in the policy's allowedCountries "
+            f"({', '.join(allowed) or 'none'}): confirm the business calls it, then add it to "
+            "allowedCountries in the policy config, or remove it from the stack",
+            args.urn,
+        )
+
+
+dialing_allowlist = ResourceValidationPolicy(
+    name="voice-dialing-allowlist",
+    description="Countries the stack may dial are in the policy config's `allowedCountries`.",
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_dialing_allowlist,
+    config_schema=PolicyConfigSchema(
+        properties={
+            **_ENV_SCHEMA,
+            "allowedCountries": {
+                "type": "array",
+                "items": {"type": "string", "pattern": "^[A-Z]{2}$"},
+            },
+        }
+    ),
+)
+
+
 ALL = [
     https_webhooks,
     sip_domain_call_auth,
@@ -379,4 +439,6 @@ ALL = [
     origination_edge,
     credential_password_secret,
     prod_connection_policy_redundancy,
+    prod_no_tollfraud_dialing,
+    dialing_allowlist,
 ]

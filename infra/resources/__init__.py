@@ -20,6 +20,14 @@ from infra.resources.connection_policy_target import (
 )
 from infra.resources.credential import Credential, CredentialProvider
 from infra.resources.credential_list import CredentialList, CredentialListProvider
+from infra.resources.dialing_permissions_country import (
+    DialingPermissionsCountry,
+    DialingPermissionsCountryProvider,
+)
+from infra.resources.dialing_permissions_settings import (
+    DialingPermissionsSettings,
+    DialingPermissionsSettingsProvider,
+)
 from infra.resources.inbound_processing_region import (
     InboundProcessingRegion,
     InboundProcessingRegionProvider,
@@ -78,6 +86,8 @@ PROVIDERS: dict[str, type[TwilioProvider[Any]]] = {
         IpRecordProvider,
         SourceIpMappingProvider,
         InboundProcessingRegionProvider,
+        DialingPermissionsCountryProvider,
+        DialingPermissionsSettingsProvider,
     )
 }
 KINDS: dict[str, Kind[Any]] = {name: cls.kind for name, cls in PROVIDERS.items()}
@@ -92,6 +102,8 @@ __all__ = [
     "ConnectionPolicyTarget",
     "Credential",
     "CredentialList",
+    "DialingPermissionsCountry",
+    "DialingPermissionsSettings",
     "InboundProcessingRegion",
     "IncomingPhoneNumber",
     "IpAccessControlList",

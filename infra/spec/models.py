@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterator
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
+import phonenumbers
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    WithJsonSchema,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 from infra.spec.context import SpecContext
@@ -274,6 +284,78 @@ class SourceIpMapping(SpecModel):
     sip_domain: Name
 
 
+def _check_iso_country(value: str) -> str:
+    """An ISO 3166-1 alpha-2 code of a country with a numbering plan (what Twilio lists)."""
+    if value not in phonenumbers.SUPPORTED_REGIONS:
+        hint = (
+            f"; write it in capitals ({value.upper()})"
+            if value.upper() in phonenumbers.SUPPORTED_REGIONS
+            else ""
+        )
+        raise PydanticCustomError(
+            "iso_country",
+            "'{value}' is not an ISO 3166-1 alpha-2 country code Twilio can dial (e.g. US, GB, "
+            "DE){hint}",
+            {"value": value[:20], "hint": hint},
+        )
+    return value
+
+
+IsoCountry = Annotated[
+    str,
+    AfterValidator(_check_iso_country),
+    WithJsonSchema({"type": "string", "enum": sorted(phonenumbers.SUPPORTED_REGIONS)}),
+]
+RiskClass = Literal["low_risk", "high_risk_special", "high_risk_tollfraud"]
+RISK_CLASSES: tuple[RiskClass, ...] = ("low_risk", "high_risk_special", "high_risk_tollfraud")
+
+
+class DialingCountry(SpecModel):
+    """A country the account may call, and which of Twilio's risk classes of its numbers."""
+
+    iso_code: IsoCountry
+    risk_classes: tuple[RiskClass, ...] = ("low_risk",)
+
+    @field_validator("risk_classes")
+    @classmethod
+    def _some_distinct(cls, value: tuple[RiskClass, ...]) -> tuple[RiskClass, ...]:
+        if not value:
+            raise PydanticCustomError(
+                "risk_classes",
+                "is empty: list at least low_risk, or remove the country (undeclared countries "
+                "are switched off)",
+            )
+        if len(set(value)) != len(value):
+            raise PydanticCustomError("risk_classes", "names a risk class twice; keep one")
+        return value
+
+
+class DialingPermissions(SpecModel):
+    """Voice geo permissions: the declared countries are on, every other country is off.
+
+    `inherit` (subaccounts): true uses the parent account's permissions (Twilio's default for
+    a subaccount), false the subaccount's own; unset leaves the setting alone.
+    """
+
+    inherit: Bool | None = None
+    countries: tuple[DialingCountry, ...] = ()
+
+    @model_validator(mode="after")
+    def _inherit_or_own(self) -> DialingPermissions:
+        if self.inherit and self.countries:
+            raise PydanticCustomError(
+                "dialing_inherit",
+                "inherit: true makes Twilio use the parent account's permissions, so the "
+                "countries declared here would have no effect; set inherit: false or remove "
+                "countries",
+            )
+        return self
+
+    def allowed(self, risk: RiskClass) -> list[str]:
+        """ISO codes of the countries allowing `risk`."""
+        return [c.iso_code for c in self.countries if risk in c.risk_classes]
+
+
 class Environment(SpecModel):
     """The whole voice estate of one stack."""
 
@@ -291,6 +373,7 @@ class Environment(SpecModel):
     connection_policies: tuple[ConnectionPolicy, ...] = ()
     ip_records: tuple[IpRecord, ...] = ()
     source_ip_mappings: tuple[SourceIpMapping, ...] = ()
+    dialing_permissions: DialingPermissions | None = None
 
     def credentials_with_paths(self) -> Iterator[tuple[str, Credential]]:
         """Every credential with its config path (`credential_lists[0].credentials[1]`)."""

@@ -57,6 +57,14 @@ def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssu
         "duplicate trunk domain name",
         "domain names are unique in Twilio; change one",
     )
+    if env.dialing_permissions is not None:
+        issues += _unique(
+            "dialing_permissions.countries",
+            env.dialing_permissions.countries,
+            "iso_code",
+            "duplicate country",
+            "declare each country once, with all its risk classes",
+        )
     issues += _nested_duplicates(env)
     references = _references(env)
     issues += references

@@ -48,6 +48,9 @@ SHIPPED = (
     "infra.resources.ip_record:IpRecordProvider",
     "infra.resources.source_ip_mapping:SourceIpMappingProvider",
     "infra.resources.inbound_processing_region:InboundProcessingRegionProvider",
+    # issue 14: dialing permissions
+    "infra.resources.dialing_permissions_country:DialingPermissionsCountryProvider",
+    "infra.resources.dialing_permissions_settings:DialingPermissionsSettingsProvider",
 )
 
 

@@ -15,6 +15,8 @@ from infra.resources import (
     connection_policy_target,
     credential,
     credential_list,
+    dialing_permissions_country,
+    dialing_permissions_settings,
     inbound_processing_region,
     incoming_phone_number,
     ip_access_control_list,
@@ -39,6 +41,31 @@ AP, TK, SD, CL, AL, PN, BY, NY, IL = (
 CASES: list[
     tuple[str, type[BaseModel], Callable[[Any], dict[str, str]], dict[str, Any], dict[str, str]]
 ] = [
+    (
+        "dialing country: every flag in one bulk update, unset ones off",
+        dialing_permissions_country.DialingPermissionsCountryArgs,
+        dialing_permissions_country.dialing_permissions_country_params,
+        {"iso_code": "GB", "high_risk_special_numbers_enabled": True},
+        {
+            "UpdateRequest": '[{"iso_code":"GB","low_risk_numbers_enabled":"false",'
+            '"high_risk_special_numbers_enabled":"true",'
+            '"high_risk_tollfraud_numbers_enabled":"false"}]'
+        },
+    ),
+    (
+        "dialing settings: inheritance only when declared",
+        dialing_permissions_settings.DialingPermissionsSettingsArgs,
+        dialing_permissions_settings.dialing_permissions_settings_params,
+        {"dialing_permissions_inheritance": False, "managed_countries": ["US"]},
+        {"DialingPermissionsInheritance": "false"},
+    ),
+    (
+        "dialing settings: inheritance not declared, nothing sent",
+        dialing_permissions_settings.DialingPermissionsSettingsArgs,
+        dialing_permissions_settings.dialing_permissions_settings_params,
+        {"managed_countries": ["US"]},
+        {},
+    ),
     (
         "number routed by url",
         incoming_phone_number.IncomingPhoneNumberArgs,
