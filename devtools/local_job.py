@@ -15,8 +15,6 @@ Nothing here talks to Twilio: the emulator URL goes to the providers via `TWILIO
 from __future__ import annotations
 
 import argparse
-import base64
-import json
 import os
 import shutil
 import socket
@@ -271,19 +269,34 @@ def locate_cli(project_dir: Path) -> Path | None:
 # -- inspection and the test call --------------------------------------------------------------
 
 
-def http_json(url: str, settings: LocalSettings) -> Any:
-    auth = base64.b64encode(f"{settings.account_sid}:{settings.auth_token}".encode()).decode()
-    request = urllib.request.Request(url, headers={"Authorization": f"Basic {auth}"})  # noqa: S310
-    with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-        return json.load(response)
+def live_inventory(project_dir: Path, environ: Mapping[str, str]) -> list[tuple[str, int, int]]:
+    """(label, live, declared) per kind, listed the way drift lists the account.
 
+    The kinds, their labels and list paths come from `infra.kinds`; the listing is drift's own
+    collector over the Twilio REST API (pointed at the emulator by TWILIO_API_BASE_URL).
+    """
+    from infra.client import TwilioApi, resolve_credentials
+    from infra.commands.drift import stack_config
+    from infra.drift.collect import collect_live
+    from infra.drift.declared import declared_items
+    from infra.kinds import KINDS
 
-def emulator_counts(base_url: str, settings: LocalSettings) -> dict[str, int]:
-    """Resources per kind in the emulator, from its admin API."""
-    from emulator.admin import counts_url
-
-    counts: dict[str, int] = http_json(counts_url(base_url), settings)
-    return counts
+    env = spec.load_stack_file(project_dir, STACK)
+    declared = declared_items(env)
+    api = TwilioApi(
+        resolve_credentials(stack_config(project_dir, STACK), environ),
+        base_url=environ.get(BASE_URL_ENV) or None,
+    )
+    live = collect_live(api, declared)
+    rows = []
+    for kind in KINDS:
+        if kind.list_path is None:
+            continue
+        have = sum(1 for item in live if item.kind == kind.name)
+        want = sum(1 for item in declared if item.kind == kind.name)
+        if have or want:
+            rows.append((kind.label, have, want))
+    return rows
 
 
 def signed_test_call(settings: LocalSettings, app_url: str) -> tuple[int, str, str]:
@@ -417,15 +430,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             Steps.say(f"Applying the stack failed (exit code {code}); see the output above.")
             return code
 
-        steps.start("What now exists in the emulator")
-        counts = emulator_counts(emulator_url, settings)
-        width = max((len(k) for k in counts), default=0)
-        for kind, count in sorted(counts.items()):
-            Steps.say(f"{kind:<{width}}  {count}")
-        Steps.say(f"total: {sum(counts.values())} resources")
+        steps.start("What now exists in the account (listed as `twilio-voice drift` lists it)")
+        rows = live_inventory(project_dir, twilio_env)
+        width = max((len(label) for label, _, _ in rows), default=0)
+        Steps.say(f"{'kind':<{width}}  live  declared")
+        for label, have, want in rows:
+            Steps.say(f"{label:<{width}}  {have:>4}  {want:>8}")
         Steps.say(
-            "(incoming_phone_number counts every number the emulated account owns; the stack "
-            "adopts and configures the ones it declares, it never buys numbers)"
+            "(the emulated account owns more numbers than the stack declares: the stack adopts "
+            "and configures the ones it names, it never buys or releases numbers)"
         )
 
         steps.start("Place a signed test call to the webhook app (flow ivr_main)")

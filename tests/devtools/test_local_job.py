@@ -108,7 +108,7 @@ def test_main_job_runs_pulumi_up_and_a_second_run_changes_nothing(tmp_path: Path
     assert "pulumi up --stack local --yes" in out
     assert "Resources:" in out
     assert "28 created" in out, out
-    assert "sip_domain " in out  # the emulator's per-kind counts
+    assert "SIP domain " in out  # the per-kind listing from the kind table
     assert "-> HTTP 200" in out
     assert "<Response>" in out
     assert "stopped the webhook app" in out
