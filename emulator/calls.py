@@ -257,23 +257,18 @@ def new_sid(prefix: str) -> str:
 
 
 class CallRecords:
-    """Calls, recordings and conferences the simulator made (thread-safe); its Monitor alerts
-    go to the account's ``alert`` table (``monitor/v1/Alerts``)."""
+    """The conferences the simulator's calls joined (thread-safe). Calls and recordings are
+    kept in the account's state (``call``, ``call_recording``: the REST API serves them),
+    Monitor alerts in its ``alert`` table."""
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.calls: dict[str, dict[str, Any]] = {}
-        self.recordings: dict[str, dict[str, Any]] = {}
         self.conferences: dict[str, dict[str, Any]] = {}
 
     def add(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
         with self.lock:
             getattr(self, table)[str(record["sid"])] = record
         return record
-
-    def recording(self, sid: str) -> dict[str, Any] | None:
-        with self.lock:
-            return self.recordings.get(sid)
 
     def conference_named(self, name: str) -> dict[str, Any] | None:
         with self.lock:
@@ -282,18 +277,13 @@ class CallRecords:
                     return conference
         return None
 
-    def snapshot(self) -> dict[str, list[dict[str, Any]]]:
+    def snapshot(self) -> list[dict[str, Any]]:
         with self.lock:
-            return {
-                "calls": list(self.calls.values()),
-                "recordings": list(self.recordings.values()),
-                "conferences": list(self.conferences.values()),
-            }
+            return list(self.conferences.values())
 
     def clear(self) -> None:
         with self.lock:
-            for table in (self.calls, self.recordings, self.conferences):
-                table.clear()
+            self.conferences.clear()
 
 
 __all__ = [

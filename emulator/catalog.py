@@ -565,6 +565,81 @@ ALERT = Kind(
     strategy="alert",
 )
 
+# Calls and recordings the call simulator made (emulator.simulate): read and delete over REST.
+CALL = Kind(
+    "call",
+    "api",
+    f"{ACCOUNT}/Calls.json",
+    f"{ACCOUNT}/Calls/{{Sid}}.json",
+    "CA",
+    "calls",
+    (
+        _out("parent_call_sid"),
+        _out("to"),
+        _out("to_formatted"),
+        _out("from"),
+        _out("from_formatted"),
+        _out("phone_number_sid"),
+        _out("status", "queued"),
+        _out("start_time"),
+        _out("end_time"),
+        _out("duration"),
+        _out("price"),
+        _out("price_unit", "USD"),
+        _out("direction"),
+        _out("answered_by"),
+        _out("api_version", "2010-04-01"),
+        _out("forwarded_from"),
+        _out("group_sid"),
+        _out("caller_name"),
+        _out("queue_time", "0"),
+        _out("trunk_sid"),
+    ),
+    operations=frozenset({"list", "fetch", "delete"}),
+    subresources={
+        "notifications": "/Notifications.json",
+        "recordings": "/Recordings.json",
+        "events": "/Events.json",
+        "payments": "/Payments.json",
+        "siprec": "/Siprec.json",
+        "streams": "/Streams.json",
+        "transcriptions": "/Transcriptions.json",
+        "user_defined_message_subscriptions": "/UserDefinedMessageSubscriptions.json",
+        "user_defined_messages": "/UserDefinedMessages.json",
+    },
+    strategy="call",
+)
+
+CALL_RECORDING = Kind(
+    "call_recording",
+    "api",
+    f"{ACCOUNT}/Recordings.json",
+    f"{ACCOUNT}/Recordings/{{Sid}}.json",
+    "RE",
+    "recordings",
+    (
+        _out("call_sid"),
+        _out("conference_sid"),
+        _out("start_time"),
+        _out("duration"),
+        _out("price"),
+        _out("price_unit", "USD"),
+        _out("status", "completed"),
+        _out("channels", 1),
+        _out("source"),
+        _out("error_code"),
+        _out("encryption_details"),
+        _out("media_url"),
+        _out("api_version", "2010-04-01"),
+    ),
+    operations=frozenset({"list", "fetch", "delete"}),
+    subresources={
+        "add_on_results": "/AddOnResults.json",
+        "transcriptions": "/Transcriptions.json",
+    },
+    strategy="call_recording",
+)
+
 KINDS: tuple[Kind, ...] = (
     INCOMING_PHONE_NUMBER,
     APPLICATION,
@@ -590,6 +665,8 @@ KINDS: tuple[Kind, ...] = (
     DIALING_PERMISSIONS_BULK_UPDATE,
     DIALING_PERMISSIONS_SETTINGS,
     ALERT,
+    CALL,
+    CALL_RECORDING,
 )
 
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}

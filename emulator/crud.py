@@ -292,7 +292,17 @@ class Crud:
         return record
 
 
+# List filters of the simulator's calls and recordings: query parameter -> field (exact match).
+_FILTERS = {
+    "call": {"To": "to", "From": "from", "Status": "status", "ParentCallSid": "parent_call_sid"},
+    "call_recording": {"CallSid": "call_sid", "ConferenceSid": "conference_sid"},
+}
+
+
 def _matches_filters(kind: Kind, record: Record, query: Mapping[str, str]) -> bool:
+    for param, name in _FILTERS.get(kind.strategy, {}).items():
+        if query.get(param) and str(record.get(name)) != query[param]:
+            return False
     if kind.strategy == "number":
         wanted = query.get("PhoneNumber")
         if wanted and wanted.replace("*", "") not in str(record.get("phone_number", "")):

@@ -3,9 +3,9 @@
 - ``POST /_admin/calls`` (JSON :class:`~emulator.calls.CallSpec` mapping) places a simulated
   call and answers its result: status, trace, what was heard, dialled, recorded, requested and
   alerted. 400 with ``{"error": ...}`` when the call cannot be placed (no such number...).
-- ``GET /_admin/calls`` lists the calls, recordings and conferences simulated so far (alerts
-  are Monitor alerts: ``monitor/v1/Alerts``);
-  ``DELETE /_admin/calls`` forgets them.
+- ``GET /_admin/calls`` lists the calls, recordings and conferences simulated so far (the
+  calls and recordings are the account's: ``Calls.json``, ``Recordings.json``; alerts are
+  Monitor alerts: ``monitor/v1/Alerts``); ``DELETE /_admin/calls`` forgets them.
 - ``GET /api/2010-04-01/Accounts/AC…/Recordings/RE…[.wav|.mp3]`` serves a recording's media
   (one second of silence), without auth, as Twilio serves recording media by default.
 
@@ -66,10 +66,20 @@ class SimulatorEndpoints:
             return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
         if request.path != CALLS_PATH:
             return _json({"error": f"no such endpoint {request.path}"}, 404)
+        store = self.emulator.store
         if request.method == "GET":
-            return _json(self.records.snapshot())
+            with store.lock:
+                calls = [record for _, record in store.items("call")]
+                recordings = [record for _, record in store.items("call_recording")]
+            return _json(
+                {"calls": calls, "recordings": recordings, "conferences": self.records.snapshot()}
+            )
         if request.method == "DELETE":
             self.records.clear()
+            with store.lock:
+                for kind in ("call", "call_recording"):
+                    store.tables[kind].clear()
+                store.save()
             return _json({"cleared": True})
         if request.method != "POST":
             response = _json({"error": "use GET, POST or DELETE"}, 405)
@@ -99,8 +109,9 @@ class SimulatorEndpoints:
             return None
         if match["account"] != self.emulator.config.account_sid:
             return None
-        if self.records.recording(match["sid"]) is None:
-            return None
+        with self.emulator.store.lock:
+            if self.emulator.store.get("call_recording", "", match["sid"]) is None:
+                return None
         # WAV whatever the extension: a stand-in, no encoder here (.mp3 is not transcoded).
         return Response(recording_media(), 200, mimetype="audio/x-wav")
 

@@ -247,7 +247,10 @@ class Simulator:
                 voice_url=str(trunk.get("disaster_recovery_url") or ""),
                 voice_method=str(trunk.get("disaster_recovery_method") or "POST"),
                 number=e164,
-                extra={"origination": [str(rec["sip_url"]) for rec in origination]},
+                extra={
+                    "origination": [str(rec["sip_url"]) for rec in origination],
+                    "number_sid": str(number["sid"]),
+                },
             )
         source: Record = number
         kind, sid = "number", str(number["sid"])
@@ -266,6 +269,7 @@ class Simulator:
             status_callback_method=str(source.get("status_callback_method") or "POST"),
             caller_id_lookup=bool(number.get("voice_caller_id_lookup")),
             number=e164,
+            extra={"number_sid": str(number["sid"])},
         )
 
     def _sip_domain(self, uri: str) -> Target:
@@ -306,6 +310,15 @@ class Simulator:
             status_callback_method=str(trunk.get("status_callback_method") or "POST"),
             caller_id_lookup=bool(trunk.get("cnam_lookup_enabled")),
         )
+
+    def _put(self, kind: str, record: dict[str, Any]) -> None:
+        """Keep a call or recording in the account's state (the REST API lists them)."""
+        with self.store.lock:
+            now = self.store.clock()
+            stored = {**record, "account_sid": self.account_sid}
+            stored.update(date_created=now, date_updated=now)
+            self.store.put(kind, "", stored)
+            self.store.save()
 
     def _one(self, kind: str, sid: str) -> Record:
         for key, rec in self.store.items(kind):
@@ -808,17 +821,28 @@ class Simulator:
         url = f"{call.base_url}/api/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
         recording = {
             "sid": sid,
-            "account_sid": self.account_sid,
-            "call_sid": "" if conference_sid else call.sid,
+            "call_sid": call.sid,
             "conference_sid": conference_sid or None,
             "duration": str(seconds),
             "status": "completed",
             "source": source,
             "channels": 1,
             "url": url,
-            "date_created": _rfc2822(),
         }
-        self.records.add("recordings", recording)
+        self._put(
+            "call_recording",
+            {
+                "sid": sid,
+                "call_sid": call.sid,
+                "conference_sid": conference_sid or None,
+                "start_time": _rfc2822(),
+                "duration": str(seconds),
+                "status": "completed",
+                "channels": 1,
+                "source": source,
+                "media_url": url,
+            },
+        )
         call.recordings.append(recording)
         if callback:
             wanted = set(events.replace(",", " ").split()) or {"completed"}
@@ -945,7 +969,18 @@ class Simulator:
             "error_code": error or None,
             "direction": "outbound-dial",
         }
-        self.records.add("calls", dict(leg))
+        self._put(
+            "call",
+            _call_record(
+                sid,
+                target,
+                from_,
+                str(leg["status"]),
+                "outbound-dial",
+                party.seconds if answer == "answered" else 0,
+                parent=call.sid,
+            ),
+        )
         call.dialled.append(leg)
         call.note(
             "dial",
@@ -1088,17 +1123,18 @@ class Simulator:
         self._flush_deferred(call)
         if call.status in ("ringing", "in-progress"):
             call.status = "completed" if call.answered_at is not None else "no-answer"
-        record = {
-            "sid": call.sid,
-            "account_sid": self.account_sid,
-            "from": call.spec.from_,
-            "to": call.spec.to,
-            "direction": "inbound",
-            "status": call.status,
-            "duration": str(call.duration),
-            "parent_call_sid": None,
-        }
-        self.records.add("calls", record)
+        record = _call_record(
+            call.sid,
+            call.spec.to,
+            call.spec.from_,
+            call.status,
+            "inbound",
+            call.duration,
+            phone_number_sid=call.target.extra.get("number_sid"),
+            trunk_sid=call.target.sid if call.target.kind == "trunk" else None,
+            caller_name=call.base.get("CallerName"),
+        )
+        self._put("call", record)
         call.note("call-ended", status=call.status, duration=call.duration)
         target = call.target
         if target.status_callback:
@@ -1132,6 +1168,55 @@ class Simulator:
             "fallback": call.fallback,
             "trace": call.trace,
         }
+
+
+def _formatted(number: str) -> str:
+    """A number as Twilio's ``*_formatted`` fields show it: national format, else as is."""
+    try:
+        parsed = phonenumbers.parse(number, None)
+    except phonenumbers.NumberParseException:
+        return number
+    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
+
+
+def _call_record(
+    sid: str,
+    to: str,
+    from_: str,
+    status: str,
+    direction: str,
+    duration: int,
+    *,
+    parent: str | None = None,
+    phone_number_sid: object = None,
+    trunk_sid: str | None = None,
+    caller_name: str | None = None,
+) -> dict[str, Any]:
+    """A Call resource's fields (api v2010) for a simulated call that has ended."""
+    end = time.time()
+    return {
+        "sid": sid,
+        "parent_call_sid": parent,
+        "to": to,
+        "to_formatted": _formatted(to),
+        "from": from_,
+        "from_formatted": _formatted(from_),
+        "phone_number_sid": phone_number_sid,
+        "status": status,
+        "start_time": email.utils.formatdate(end - duration, usegmt=True),
+        "end_time": email.utils.formatdate(end, usegmt=True),
+        "duration": str(duration),
+        "price": None,
+        "price_unit": "USD",
+        "direction": direction,
+        "answered_by": None,
+        "api_version": API_VERSION,
+        "forwarded_from": None,
+        "group_sid": None,
+        "caller_name": caller_name,
+        "queue_time": "0",
+        "trunk_sid": trunk_sid,
+    }
 
 
 def _faulted(fault: AppFault) -> HttpResult:

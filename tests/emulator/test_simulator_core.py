@@ -447,3 +447,52 @@ def test_the_admin_endpoint_places_calls_and_keeps_its_guard(
     with pytest.raises(urllib.error.HTTPError) as info:
         urllib.request.urlopen(request, timeout=10)
     assert info.value.code == 403
+
+
+# --- the calls and recordings over REST ---------------------------------------------------------
+
+
+def test_simulated_calls_and_recordings_are_served_over_rest(
+    emu: RunningEmulator, app: ScriptedApp
+) -> None:
+    app.pages["/voice"] = (
+        '<Dial action="/dialled"><Number>+14155550123</Number></Dial><Record action="/recorded"/>'
+    )
+    app.pages["/dialled"] = '<Record action="/recorded"/>'
+    app.pages["/recorded"] = "<Hangup/>"
+    result = place(
+        emu,
+        parties={"+14155550123": "busy"},
+        caller=[{"message": {"seconds": 9}}],
+    )
+    account = emu.client().api.v2010.accounts(emu.account_sid)
+    call = account.calls(result["call_sid"]).fetch()
+    assert (call.status, call.direction, call.to, call._from) == (
+        "completed",
+        "inbound",
+        NUMBER,
+        "+12125550199",
+    )
+    assert call.to_formatted == "(415) 555-0100"
+    assert call.phone_number_sid.startswith("PN")
+    (leg,) = account.calls.list(parent_call_sid=result["call_sid"])
+    assert (leg.status, leg.direction, leg.to) == ("busy", "outbound-dial", "+14155550123")
+    assert [c.sid for c in account.calls.list(status="busy")] == [leg.sid]
+    assert len(account.calls.list(to=NUMBER)) == 1
+    (recording,) = account.recordings.list(call_sid=result["call_sid"])
+    assert (recording.duration, recording.source, recording.status) == (
+        "9",
+        "RecordVerb",
+        "completed",
+    )
+    assert recording.media_url == result["recordings"][0]["url"]
+    assert account.recordings(recording.sid).fetch().call_sid == result["call_sid"]
+    assert account.recordings(recording.sid).delete()
+    import urllib.error
+    import urllib.request
+
+    with pytest.raises(urllib.error.HTTPError) as info:
+        urllib.request.urlopen(recording.media_url, timeout=10)
+    assert info.value.code == 404
+    assert account.calls(leg.sid).delete()
+    assert [c.sid for c in account.calls.list()] == [result["call_sid"]]

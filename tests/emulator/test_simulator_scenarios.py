@@ -88,7 +88,7 @@ def test_the_voicemail_becomes_a_recording_job_in_the_app(estate: Estate) -> Non
     (job,) = [job for job in _jobs(estate) if job.recording_sid not in before]
     recordings = estate.emu.admin.request("GET", "/calls")["recordings"]
     (recording,) = [r for r in recordings if r["sid"] == job.recording_sid]
-    assert job.url == recording["url"]
+    assert job.url == recording["media_url"]
     assert job.url.startswith(estate.emu.base_url)  # served by the emulator
     assert job.duration == "12"
 
