@@ -156,13 +156,23 @@ def bench(session: nox.Session) -> None:
     session.run(
         "python",
         "-m",
-        "webhook_app.bench",
+        "devtools.bench",
         "--bench-dir",
         str(BENCH_DIR),
         "--express-dir",
         str(express),
         *session.posargs,
     )
+
+
+@nox.session(name="bench-deploy", python=PYTHON)
+def bench_deploy(session: nox.Session) -> None:
+    """`pulumi up` / no-op preview / destroy of 100 and 1,000 numbers against the emulator.
+
+    `nox -s bench-deploy -- --sizes 100 --modes checkpoints` narrows it (see --help).
+    """
+    install_project(session)
+    session.run("python", "-m", "devtools.bench_deploy", *session.posargs)
 
 
 @nox.session(python=PYTHON)

@@ -7,7 +7,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 
-from webhook_app import bench
+from devtools import bench
 from webhook_app.signature import is_valid_signature
 
 WRK_OUTPUT = """Running 10s test @ http://127.0.0.1:8000/voice/inbound
