@@ -10,7 +10,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from infra.commands import drift, schema, simulate, smoke, validate
+from infra.commands import doctor, drift, schema, simulate, smoke, validate
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INVALID", "EXIT_OK", "Command", "build_parser", "main"]
@@ -21,6 +21,7 @@ COMMANDS: tuple[Command, ...] = (
     schema.COMMAND,
     smoke.COMMAND,
     simulate.COMMAND,
+    doctor.COMMAND,
 )
 
 

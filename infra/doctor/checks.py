@@ -1,0 +1,389 @@
+"""The doctor's checks besides TLS: webhooks, credentials, edge and region, numbers, drift, Monitor
+alerts of the last 24 h, and the dialing-permissions risk summary.
+
+Every Twilio call is a GET through the same `TwilioApi` the providers and drift use (a
+read-only API key is enough, except that signing test webhooks needs the auth token).
+"""
+
+from __future__ import annotations
+
+import ssl
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from infra.client import Credentials
+from infra.commands import smoke
+from infra.commands.drift import detect
+from infra.doctor.errors import guide
+from infra.doctor.model import Check, Status
+from infra.drift.collect import Lister
+from infra.drift.kinds import label
+from infra.errors import TwilioApiError
+from infra.props import RISK_FLAGS
+from infra.spec import Environment
+from infra.urls import webhook_url
+
+WEBHOOK_BUDGET_S = 2.0
+PRODUCTION = ("prod", "production")
+# Edges that carry a region's traffic (plus `roaming`, which picks one); us1 takes any edge.
+REGION_EDGES: dict[str, tuple[str, ...]] = {
+    "ie1": ("dublin", "frankfurt", "london-ix", "frankfurt-ix"),
+    "de1": ("frankfurt", "frankfurt-ix"),
+    "au1": ("sydney", "sydney-ix"),
+    "jp1": ("tokyo", "tokyo-ix"),
+    "sg1": ("singapore", "singapore-ix"),
+    "br1": ("sao-paulo", "sao-paulo-ix"),
+    "us2": ("umatilla",),
+}
+
+Post = smoke.Post
+
+
+# -- webhooks --------------------------------------------------------------------------------
+
+
+def webhook_targets(env: Environment) -> list[smoke.Target]:
+    """Every URL the stack points Twilio at that must answer TwiML: voice, fallback and trunk
+    disaster-recovery URLs (status callbacks answer no TwiML: not called)."""
+    found = {t.url: t for t in smoke.targets(env)}
+    first = env.numbers[0].e164 if env.numbers else smoke.CALLER
+
+    def add(flow: str | None, to: str, entry: str) -> None:
+        if flow:
+            url = webhook_url(env.public_base_url, flow)
+            old = found.get(url)
+            entries = (*old.entries, entry) if old else (entry,)
+            found[url] = smoke.Target(url, old.to if old else to, entries)
+
+    for number in env.numbers:
+        add(number.fallback_flow, number.e164, f"number {number.e164} (fallback)")
+    for app in env.applications:
+        add(app.fallback_flow, first, f"application {app.name} (fallback)")
+    for domain in env.sip_domains:
+        add(domain.fallback_flow, f"sip:doctor@{domain.domain_name}", f"SIP domain {domain.name}")
+    for byoc in env.byoc_trunks:
+        add(byoc.fallback_flow, first, f"BYOC trunk {byoc.name} (fallback)")
+    for trunk in env.trunks:
+        add(trunk.disaster_recovery_flow, first, f"trunk {trunk.name} (disaster recovery)")
+    return list(found.values())
+
+
+def https_post(ca_file: Path | None) -> Post:
+    """`smoke.http_post` with the CA bundle the TLS check trusts (a private CA in tests)."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+
+    def post(
+        url: str, params: dict[str, str], signature: str, timeout: float
+    ) -> tuple[int, str, str]:
+        request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
+            url,
+            data=urlencode(params).encode(),
+            headers={
+                "X-Twilio-Signature": signature,
+                "Content-Type": "application/x-www-form-urlencoded",
+                "User-Agent": "TwilioProxy/1.1 (twilio-voice doctor)",
+            },
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
+                return (
+                    response.status,
+                    response.headers.get("Content-Type", ""),
+                    response.read(1 << 20).decode("utf-8", errors="replace"),
+                )
+        except urllib.error.HTTPError as err:
+            return err.code, err.headers.get("Content-Type", "") if err.headers else "", ""
+
+    return post
+
+
+def check_webhooks(env: Environment, account_sid: str, token: str | None, post: Post) -> Check:
+    title = "every webhook answers signed calls with TwiML in 2 s and refuses forged ones (403)"
+    prevents = ("11200", "12100", "12300")
+    targets = webhook_targets(env)
+    if not targets:
+        return Check("webhooks", title, "skip", prevents, ("no resource names a flow",))
+    if not token:
+        return Check(
+            "webhooks",
+            title,
+            "skip",
+            prevents,
+            ("no auth token: test calls cannot be signed (an API key cannot sign webhooks)",),
+            "set TWILIO_AUTH_TOKEN to the account's auth token (the app's) to run this check",
+        )
+    details, failed = [], False
+    for target in targets:
+        outcome = smoke.check(target, account_sid, token, WEBHOOK_BUDGET_S, post)
+        problems = list(outcome.problems)
+        if not problems and outcome.seconds > WEBHOOK_BUDGET_S:
+            problems.append(
+                f"answered in {outcome.seconds:.1f} s: over the 2 s budget (Twilio error "
+                "11200 once it times out)"
+            )
+        who = ", ".join(target.entries)
+        if problems:
+            failed = True
+            details.append(f"FAIL {target.url} ({who}): " + "; ".join(problems))
+        else:
+            details.append(f"ok   {target.url} ({who}) {outcome.seconds * 1000:.0f} ms")
+    fix = (
+        "answer 200 Content-Type text/xml with a well-formed <Response> quickly, validate "
+        "X-Twilio-Signature against public_base_url + path (403 when it does not match)"
+    )
+    return Check(
+        "webhooks",
+        title,
+        "fail" if failed else "pass",
+        prevents,
+        tuple(details),
+        fix if failed else "",
+    )
+
+
+# -- account ---------------------------------------------------------------------------------
+
+
+def check_credentials(
+    env: Environment, credentials: Credentials | None, problem: str, api: Lister | None
+) -> tuple[Check, list[dict[str, Any]] | None]:
+    """Credentials work and belong to the stack's account; the account's numbers (one list)."""
+    title = "credentials work and belong to the stack's account"
+    fix = (
+        "use the stack's account credentials: TWILIO_ACCOUNT_SID with TWILIO_AUTH_TOKEN (or "
+        "TWILIO_API_KEY + TWILIO_API_SECRET), or twilio:accountSid in Pulumi.<stack>.yaml"
+    )
+    if credentials is None or api is None:
+        return Check("credentials", title, "fail", ("20003",), (problem,), fix), None
+    pinned = env.credentials.account_sid
+    if pinned and pinned != credentials.account_sid:
+        return Check(
+            "credentials",
+            title,
+            "fail",
+            ("20003",),
+            (
+                f"the credentials are for {_mask(credentials.account_sid)}, the stack belongs "
+                f"to {_mask(pinned)} (credentials.account_sid)",
+            ),
+            fix,
+        ), None
+    try:
+        numbers = api.list(
+            "api", f"/2010-04-01/Accounts/{credentials.account_sid}/IncomingPhoneNumbers.json"
+        )
+    except TwilioApiError as err:
+        return Check(
+            "credentials", title, "fail", ("20003",), (f"Twilio refused them: {err}",), fix
+        ), None
+    how = "API key" if credentials.username.startswith("SK") else "auth token"
+    return Check(
+        "credentials",
+        title,
+        "pass",
+        ("20003",),
+        (f"account {_mask(credentials.account_sid)} accepted ({how})",),
+    ), numbers
+
+
+def check_edge_region(env: Environment, credentials: Credentials | None) -> Check:
+    title = "edge and region agree (spec, REST client, inbound processing region)"
+    details: list[str] = []
+    status: Status = "pass"
+    fix = ""
+    client_edge = credentials.edge if credentials else None
+    client_region = credentials.region if credentials else None
+    details.append(
+        f"spec: edge {env.edge or '-'}, region {env.region or '-'}; REST client: edge "
+        f"{client_edge or '-'}, region {client_region or '-'}"
+    )
+    if env.edge and client_edge and env.edge != client_edge:
+        status = "fail"
+        details.append(f"the providers connect through {client_edge}, the spec declares {env.edge}")
+        fix = f"set TWILIO_EDGE / twilio:edge to {env.edge} (or change the spec's edge)"
+    if env.region and client_region and env.region != client_region:
+        status = "fail"
+        details.append(
+            f"the REST client manages region {client_region}, the spec pins inbound processing "
+            f"to {env.region}"
+        )
+        fix = fix or f"set TWILIO_REGION / twilio:region to {env.region}"
+    regions = {env.region} | {n.region for n in env.numbers} | {d.region for d in env.sip_domains}
+    regions |= {t.region for t in env.trunks}
+    edges = {e for e in (env.edge, client_edge) if e and e != "roaming"}
+    for region in sorted(r for r in regions if r):
+        allowed = REGION_EDGES.get(region)
+        wrong = sorted(e for e in edges if allowed is not None and e not in allowed)
+        if wrong:
+            if status == "pass":
+                status = "warn"
+            details.append(
+                f"region {region} is served through {', '.join(allowed or ())}, "
+                f"not {', '.join(wrong)}"
+            )
+            fix = fix or f"use an edge of region {region} ({', '.join(allowed or ())})"
+    return Check("edge_region", title, status, ("20003",), tuple(details), fix)
+
+
+def check_numbers(env: Environment, live: list[dict[str, Any]] | None) -> Check:
+    title = "numbers are E.164 and owned by the account"
+    prevents = ("20404", "21421")
+    if live is None:
+        return Check("numbers", title, "skip", prevents, ("the account could not be read",))
+    owned = {str(r.get("phone_number")) for r in live}
+    missing = [n.e164 for n in env.numbers if n.e164 not in owned]
+    details = [f"{len(env.numbers)} declared (E.164, validated), {len(owned)} owned"]
+    if missing:
+        details.append("not in the account: " + ", ".join(missing))
+        return Check(
+            "numbers",
+            title,
+            "fail",
+            prevents,
+            tuple(details),
+            "buy or port these numbers into the account first (numbers are adopted, never bought)",
+        )
+    return Check("numbers", title, "pass", prevents, tuple(details))
+
+
+def check_drift(env: Environment, api: Lister | None, stack: str) -> Check:
+    title = "the live estate matches the spec (drift)"
+    if api is None:
+        return Check("drift", title, "skip", details=("the account could not be read",))
+    try:
+        report = detect(env, api, stack)
+    except TwilioApiError as err:
+        return Check("drift", title, "fail", details=(f"drift check failed: {err}",))
+    counts = ", ".join(f"{report.count(s)} {s}" for s in ("missing", "changed", "unmanaged"))
+    details = [f"{counts}; {report.declared_count} declared, {report.live_count} live"]
+    for finding in report.findings[:10]:
+        info = "" if finding.fails else " (info)"
+        details.append(f"{finding.status}{info}: {label(finding.kind)} {finding.key}")
+    if len(report.findings) > 10:
+        details.append(f"... and {len(report.findings) - 10} more (`twilio-voice drift`)")
+    if report.drifted:
+        return Check(
+            "drift",
+            title,
+            "fail",
+            details=tuple(details),
+            fix=f"`twilio-voice drift --stack {stack}` for the fields; `pulumi up --refresh` "
+            "restores the spec (or declare what changed)",
+        )
+    return Check("drift", title, "pass", details=tuple(details))
+
+
+# -- Monitor alerts --------------------------------------------------------------------------
+
+
+def check_alerts(api: Lister | None, now: Callable[[], float] = time.time) -> Check:
+    title = "Monitor alerts of the last 24 hours"
+    if api is None:
+        return Check("alerts", title, "skip", details=("the account could not be read",))
+    since = datetime.fromtimestamp(now(), UTC) - timedelta(hours=24)
+    try:
+        alerts = api.list(
+            "monitor", "/v1/Alerts", {"StartDate": since.strftime("%Y-%m-%dT%H:%M:%SZ")}
+        )
+    except TwilioApiError as err:
+        return Check("alerts", title, "warn", details=(f"alerts could not be read: {err}",))
+    if not alerts:
+        return Check("alerts", title, "pass", details=("no alerts",))
+    groups: dict[str, list[Mapping[str, Any]]] = {}
+    for alert in alerts:
+        groups.setdefault(str(alert.get("error_code")), []).append(alert)
+    details = []
+    errors = False
+    for code, items in sorted(groups.items(), key=lambda kv: (-len(kv[1]), kv[0])):
+        g = guide(code)
+        levels = {str(a.get("log_level") or "error") for a in items}
+        errors = errors or "error" in levels
+        urls = sorted({str(a.get("request_url")) for a in items if a.get("request_url")})
+        where = f"; at {', '.join(urls[:3])}" if urls else ""
+        details.append(
+            f"{code} x{len(items)} {g.title} ({'/'.join(sorted(levels))}){where}. "
+            f"Cause: {g.cause}. Fix: {g.fix}"
+        )
+    return Check(
+        "alerts",
+        title,
+        "fail" if errors else "warn",
+        tuple(sorted(groups)),
+        tuple(details),
+        "fix the causes above; the Console's Monitor > Errors has each request and response",
+    )
+
+
+# -- dialing permissions ---------------------------------------------------------------------
+
+
+def check_dialing(env: Environment, api: Lister | None, stack: str) -> Check:
+    title = "dialing permissions risk summary (toll fraud exposure)"
+    prevents: tuple[str, ...] = ()
+    if api is None:
+        return Check("dialing", title, "skip", prevents, ("the account could not be read",))
+    try:
+        countries = api.list("voice", "/v1/DialingPermissions/Countries")
+    except TwilioApiError as err:
+        return Check("dialing", title, "warn", prevents, (f"countries could not be read: {err}",))
+    on: dict[str, list[str]] = {}
+    for c in countries:
+        classes = [risk for risk, flag in RISK_FLAGS.items() if c.get(flag)]
+        if classes:
+            on[str(c.get("iso_code"))] = classes
+    special = sorted(iso for iso, cls in on.items() if "high_risk_special" in cls)
+    tollfraud = sorted(iso for iso, cls in on.items() if "high_risk_tollfraud" in cls)
+    details = [
+        f"{len(on)} countries may be called: {', '.join(sorted(on)) or 'none'}",
+        f"high-risk special (premium, shared cost): {', '.join(special) or 'none'}",
+        f"high-risk toll fraud: {', '.join(tollfraud) or 'none'}",
+    ]
+    declared = env.dialing_permissions
+    status: Status = "pass"
+    fixes = []
+    if declared is None:
+        details.append("not managed by this stack (no dialing_permissions section)")
+        if special or tollfraud:
+            status = "warn"
+            fixes.append(
+                "declare dialing_permissions (docs/dialing-permissions.md) to switch "
+                "high-risk classes off"
+            )
+    else:
+        extra = sorted(set(on) - {c.iso_code for c in declared.countries})
+        if extra:
+            status = "fail"
+            details.append(f"on but not declared: {', '.join(extra)}")
+            fixes.append("`pulumi up --refresh` switches undeclared countries off")
+    if tollfraud and stack in PRODUCTION:
+        status = "fail"
+        fixes.append(
+            "switch high_risk_tollfraud off in production (IRSF through a leaked credential)"
+        )
+    elif tollfraud and status == "pass":
+        status = "warn"
+    return Check("dialing", title, status, prevents, tuple(details), "; ".join(fixes))
+
+
+def _mask(sid: str) -> str:
+    return f"{sid[:4]}…{sid[-4:]}" if len(sid) > 12 else sid
+
+
+__all__ = [
+    "check_alerts",
+    "check_credentials",
+    "check_dialing",
+    "check_drift",
+    "check_edge_region",
+    "check_numbers",
+    "check_webhooks",
+    "https_post",
+    "webhook_targets",
+]
