@@ -246,7 +246,12 @@ class Emulator:
                 self.crud.delete(kind, params, path)
                 self.store.save()
                 return Response(status=204)
-            if operation == "create":
+            if operation == "create" and kind.strategy == "call":
+                # An outbound call: the call simulator queues and places it (emulator.outbound).
+                pairs = list(request.form.items(multi=True))
+                record = self.calls.simulator.outbound.create(pairs, request.host_url)
+                status = 201
+            elif operation == "create":
                 record = self.crud.create(kind, params, form, path)
                 status = 201
             else:

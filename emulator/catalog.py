@@ -595,7 +595,8 @@ CALL = Kind(
         _out("queue_time", "0"),
         _out("trunk_sid"),
     ),
-    operations=frozenset({"list", "fetch", "delete"}),
+    # create: an outbound call the simulator places (emulator.outbound)
+    operations=frozenset({"create", "list", "fetch", "delete"}),
     subresources={
         "notifications": "/Notifications.json",
         "recordings": "/Recordings.json",

@@ -6,6 +6,8 @@
 - ``GET /_admin/calls`` lists the calls, recordings and conferences simulated so far (the
   calls and recordings are the account's: ``Calls.json``, ``Recordings.json``; alerts are
   Monitor alerts: ``monitor/v1/Alerts``); ``DELETE /_admin/calls`` forgets them.
+- ``PUT /_admin/calls/outbound`` sets the outbound calls' rate limit and how each callee
+  behaves (``emulator.outbound``).
 - ``GET /api/2010-04-01/Accounts/AC…/Recordings/RE…[.wav|.mp3]`` serves a recording's media
   (one second of silence), without auth, as Twilio serves recording media by default.
 
@@ -64,6 +66,8 @@ class SimulatorEndpoints:
         given = request.headers.get("X-Admin-Token", "")
         if token and not hmac.compare_digest(given.encode(), token.encode()):
             return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
+        if request.path == CALLS_PATH + "/outbound":
+            return self._outbound(request)
         if request.path != CALLS_PATH:
             return _json({"error": f"no such endpoint {request.path}"}, 404)
         store = self.emulator.store
@@ -101,6 +105,23 @@ class SimulatorEndpoints:
         except SpecError as exc:
             return _json({"error": str(exc)}, 400)
         return _json(result)
+
+    def _outbound(self, request: Request) -> Response:
+        """GET: the outbound settings; PUT: ``{"cps": n, "parties": {callee: behaviour}}``."""
+        outbound = self.simulator.outbound
+        if request.method == "GET":
+            return _json({"cps": outbound.cps, "parties": sorted(outbound.callees)})
+        if request.method not in ("PUT", "POST"):
+            return _json({"error": "use GET or PUT"}, 405)
+        if request.mimetype != "application/json":
+            return _json({"error": "PUT a JSON object with Content-Type: application/json"}, 415)
+        try:
+            data = json.loads(request.get_data(as_text=True) or "{}")
+            if not isinstance(data, dict):
+                raise SpecError("the body must be a JSON object")
+            return _json(outbound.configure(data))
+        except (json.JSONDecodeError, SpecError) as exc:
+            return _json({"error": str(exc)}, 400)
 
     def media(self, request: Request) -> Response | None:
         """The media of a simulated recording, or None when the path is no recording URL."""

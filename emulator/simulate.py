@@ -44,6 +44,7 @@ import phonenumbers
 
 from emulator.alerts import add_alert
 from emulator.calls import AppFault, CallRecords, CallSpec, Party, SpecError, new_sid
+from emulator.outbound import Outbound
 from emulator.signing import signature
 from emulator.store import Record, Store
 from emulator.twiml_interpreter import (
@@ -164,7 +165,7 @@ class CallState:
         self.fault_hits: dict[int, int] = {}
         self._steps = list(spec.caller)
         self.sequence = 0
-        self.ended_by = ""
+        self.answered_by: str | None = None
 
     def note(self, kind: str, **detail: Any) -> None:
         self.trace.append({"step": len(self.trace) + 1, "kind": kind, "t": self.clock, **detail})
@@ -207,6 +208,7 @@ class Simulator:
         self.auth_token = auth_token
         self.records = records or CallRecords()
         self.transport = transport
+        self.outbound = Outbound(self)
 
     # --- resolving the target ---------------------------------------------------------------
 
@@ -372,7 +374,7 @@ class Simulator:
         """
         target = self.resolve(spec)
         sid = new_sid("CA")
-        call = CallState(spec, sid, self._base_params(spec, sid, target), target, base_url)
+        call = self.new_call(spec, sid, self._base_params(spec, sid, target), target, base_url)
         call.note(
             "call",
             sid=sid,
@@ -386,8 +388,13 @@ class Simulator:
                 self._run(call, first)
         except _Hangup:
             call.note("caller-hangup")
-        self._finish(call)
+        self.finish(call)
         return self._result(call)
+
+    def new_call(
+        self, spec: CallSpec, sid: str, base: dict[str, str], target: Target, base_url: str
+    ) -> CallState:
+        return CallState(spec, sid, base, target, base_url)
 
     def _base_params(self, spec: CallSpec, sid: str, target: Target) -> dict[str, str]:
         to = spec.to
@@ -1119,38 +1126,49 @@ class Simulator:
 
     # --- the end ----------------------------------------------------------------------------
 
-    def _finish(self, call: CallState) -> None:
+    def finish(self, call: CallState) -> None:
+        """End the call: its final status, its record, the ``completed`` status callback."""
         self._flush_deferred(call)
-        if call.status in ("ringing", "in-progress"):
+        if call.status in ("queued", "ringing", "in-progress"):
             call.status = "completed" if call.answered_at is not None else "no-answer"
         record = _call_record(
             call.sid,
             call.spec.to,
             call.spec.from_,
             call.status,
-            "inbound",
+            call.base.get("Direction", "inbound"),
             call.duration,
             phone_number_sid=call.target.extra.get("number_sid"),
             trunk_sid=call.target.sid if call.target.kind == "trunk" else None,
             caller_name=call.base.get("CallerName"),
         )
+        record["answered_by"] = call.answered_by
         self._put("call", record)
         call.note("call-ended", status=call.status, duration=call.duration)
+        # Incoming calls' status callbacks get the final status only; outbound API calls the
+        # events they asked for (default: completed).
+        if call.target.status_callback and "completed" in call.target.extra.get(
+            "events", ("completed",)
+        ):
+            self.status_event(call, call.status, "completed")
+
+    def status_event(self, call: CallState, status: str, event: str) -> None:
+        """One call progress event to the status callback."""
         target = call.target
-        if target.status_callback:
-            params = call.params(
-                CallDuration=str(call.duration),
-                Timestamp=_rfc2822(),
-                CallbackSource="call-progress-events",
-                SequenceNumber="0",
-            )
-            self._callback(
-                call,
-                "status-callback",
-                target.status_callback,
-                target.status_callback_method,
-                params,
-            )
+        extra = {
+            "CallStatus": status,
+            "Timestamp": _rfc2822(),
+            "CallbackSource": "call-progress-events",
+            "SequenceNumber": str(call.sequence),
+        }
+        call.sequence += 1
+        if event == "completed":
+            extra["CallDuration"] = str(call.duration)
+        params = {**call.params(), **extra}
+        call.note("status-event", event=event, status=status)
+        self._callback(
+            call, "status-callback", target.status_callback, target.status_callback_method, params
+        )
 
     def _result(self, call: CallState) -> dict[str, Any]:
         return {
