@@ -110,7 +110,11 @@ class SimulatorEndpoints:
         """GET: the outbound settings; PUT: ``{"cps": n, "parties": {callee: behaviour}}``."""
         outbound = self.simulator.outbound
         if request.method == "GET":
-            return _json({"cps": outbound.cps, "parties": sorted(outbound.callees)})
+            with outbound._lock:
+                results = dict(outbound.results)
+            return _json(
+                {"cps": outbound.cps, "parties": sorted(outbound.callees), "calls": results}
+            )
         if request.method not in ("PUT", "POST"):
             return _json({"error": "use GET or PUT"}, 405)
         if request.mimetype != "application/json":

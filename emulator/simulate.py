@@ -389,7 +389,7 @@ class Simulator:
         except _Hangup:
             call.note("caller-hangup")
         self.finish(call)
-        return self._result(call)
+        return self.result(call)
 
     def new_call(
         self, spec: CallSpec, sid: str, base: dict[str, str], target: Target, base_url: str
@@ -1170,7 +1170,7 @@ class Simulator:
             call, "status-callback", target.status_callback, target.status_callback_method, params
         )
 
-    def _result(self, call: CallState) -> dict[str, Any]:
+    def result(self, call: CallState) -> dict[str, Any]:
         return {
             "call_sid": call.sid,
             "from": call.spec.from_,

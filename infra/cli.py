@@ -10,7 +10,16 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from infra.commands import doctor, drift, schema, simulate, smoke, validate
+from infra.commands import (
+    call,
+    doctor,
+    drift,
+    import_stack,
+    schema,
+    simulate,
+    smoke,
+    validate,
+)
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
 
 __all__ = ["COMMANDS", "EXIT_ERROR", "EXIT_INVALID", "EXIT_OK", "Command", "build_parser", "main"]
@@ -22,6 +31,8 @@ COMMANDS: tuple[Command, ...] = (
     smoke.COMMAND,
     simulate.COMMAND,
     doctor.COMMAND,
+    call.COMMAND,
+    import_stack.COMMAND,
 )
 
 
