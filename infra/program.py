@@ -25,6 +25,8 @@ def number_routing(number: spec.PhoneNumber) -> str:
         return f"application:{number.application}"
     if number.trunk:
         return f"trunk:{number.trunk}"
+    if number.external_url:
+        return f"external:{number.external_url}"
     return f"flow:{number.flow}"
 
 

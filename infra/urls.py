@@ -80,11 +80,24 @@ def optional_webhook(base: str, flow: str | None) -> Webhook | None:
 
 
 def voice_webhooks(base: str, resource: RoutesCalls) -> VoiceWebhooks:
-    """Voice, fallback and status callback webhooks of a number, app, SIP domain or BYOC trunk."""
+    """Voice, fallback and status callback webhooks of a number, app, SIP domain or BYOC trunk.
+
+    A resource may name an explicit external target instead of a flow (`external_url` with
+    `external_method`, `fallback_external_url`, `status_callback_external_url`: a Studio flow,
+    a Function, a third-party URL); those are used as declared (POST for the last two).
+    """
+
+    def external(name: str, method: str = "POST") -> Webhook | None:
+        url: str | None = getattr(resource, name, None)
+        return Webhook(url, method) if url else None
+
     return VoiceWebhooks(
-        voice=optional_webhook(base, resource.flow),
-        fallback=optional_webhook(base, resource.fallback_flow),
-        status_callback=optional_webhook(base, resource.status_callback_flow),
+        voice=optional_webhook(base, resource.flow)
+        or external("external_url", getattr(resource, "external_method", "POST")),
+        fallback=optional_webhook(base, resource.fallback_flow)
+        or external("fallback_external_url"),
+        status_callback=optional_webhook(base, resource.status_callback_flow)
+        or external("status_callback_external_url"),
     )
 
 

@@ -12,6 +12,7 @@ from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, a
 from infra.kinds import KINDS, KindMeta
 from infra.plan import Plan, plan
 from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file
+from infra.spec.secret import Secret
 from infra.spec.stackfile import stack_file, stack_file_locator
 from infra.urls import webhook
 
@@ -91,8 +92,10 @@ def declares(estate: Plan) -> list[str]:
 
 def summary(stack: str, env: Environment, path: Path) -> str:
     """A short human summary of what the stack declares."""
-    creds = [cred for _, cred in env.credentials_with_paths()]
-    secure = sum(1 for c in creds if c.password.is_secure)
+    all_creds = [cred for _, cred in env.credentials_with_paths()]
+    creds = [c for c in all_creds if c.password is not None]
+    unmanaged = len(all_creds) - len(creds)
+    secure = sum(1 for c in creds if c.password is not None and c.password.is_secure)
     plain = len(creds) - secure
     counts = declares(plan(env))
     overrides = [
@@ -124,11 +127,18 @@ def summary(stack: str, env: Environment, path: Path) -> str:
         lines.append(f"    {flow:<{width}}  {hook.method} {hook.url}")
     if not flows:
         lines.append("    (none)")
-    if not creds:
+    if not all_creds:
         lines.append("  passwords none declared")
+    elif not creds:
+        lines.append(
+            f"  passwords none managed: {unmanaged} credential(s) exist in Twilio without a "
+            "managed password (never sent or rotated; set one to manage it)"
+        )
     else:
         lines.append(f"  passwords {secure} of {len(creds)} are Pulumi secrets")
-        encrypted = sum(1 for c in creds if not c.password.has_plaintext)
+        if unmanaged:
+            lines.append(f"            {unmanaged} more not managed (exist in Twilio, no password)")
+        encrypted = sum(1 for c in creds if c.password and not c.password.has_plaintext)
         if encrypted:
             lines.append(
                 f"            {encrypted} still encrypted: their strength is checked when the "
@@ -139,13 +149,16 @@ def summary(stack: str, env: Environment, path: Path) -> str:
                 f"            {plain} in plain text (allowed on the local stack only); "
                 f"strength checked"
             )
-        for clist in env.credential_lists:
-            users = ", ".join(
-                f"{c.username} ({'secure' if c.password.is_secure else 'plain text'})"
-                for c in clist.credentials
-            )
-            lines.append(f"    {clist.name}: {users or 'no credentials'}")
+    for clist in env.credential_lists if all_creds else ():
+        users = ", ".join(f"{c.username} ({_password_kind(c.password)})" for c in clist.credentials)
+        lines.append(f"    {clist.name}: {users or 'no credentials'}")
     return "\n".join(lines) + "\n"
+
+
+def _password_kind(password: Secret | None) -> str:
+    if password is None:
+        return "password not managed"
+    return "secure" if password.is_secure else "plain text"
 
 
 COMMAND = Command(

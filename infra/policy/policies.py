@@ -318,7 +318,9 @@ def _password_secret(args: ResourceValidationArgs, report_violation: ReportViola
     if twilio_kind(args.resource_type) != "Credential":
         return
     secret = set(args.opts.additional_secret_outputs or ())
-    missing = sorted({"password", "password_hash"} - secret)
+    # A credential whose password is not managed (imported) has no password input to protect.
+    wanted = {"password", "password_hash"} if args.props.get("password") else {"password_hash"}
+    missing = sorted(wanted - secret)
     if missing:
         report_violation(
             f"credential {args.props.get('username') or args.name}: {', '.join(missing)} not in "

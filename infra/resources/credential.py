@@ -11,6 +11,8 @@ from typing import Any
 
 import pulumi
 
+from infra.client import Record, TwilioApi
+from infra.errors import ProviderError
 from infra.resources.base import TwilioProvider, TwilioResource
 from infra.resources.kind import ArgsBase, Field, Kind, form_params, normalise_fields
 from infra.resources.types import CredentialListSid, Password, Username
@@ -19,7 +21,8 @@ from infra.resources.types import CredentialListSid, Password, Username
 class CredentialArgs(ArgsBase):
     credential_list_sid: CredentialListSid
     username: Username
-    password: Password
+    # None: the credential exists and is adopted by username, its password is not managed.
+    password: Password | None = None
 
 
 FIELDS = (
@@ -64,6 +67,15 @@ KIND = Kind(
 
 class CredentialProvider(TwilioProvider[CredentialArgs]):
     kind = KIND
+
+    def create_record(self, api: TwilioApi, args: CredentialArgs) -> Record:
+        if args.password is None and self.lookup(api, args) is None:
+            # Adopting needs the credential to exist; creating one needs a password.
+            raise ProviderError(
+                f"Credential {args.username}: not in its credential list, and no password is "
+                "declared (the password is not managed); set a password to create it"
+            )
+        return super().create_record(api, args)
 
 
 class Credential(TwilioResource, module="twilio", name="Credential"):

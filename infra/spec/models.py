@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterator
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import (
@@ -59,6 +60,74 @@ class SpecModel(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
 
+HttpMethod = Literal["GET", "POST"]
+
+
+def _check_external_url(value: str, info: ValidationInfo) -> str:
+    """A webhook the app does not serve (Studio flow, Function, third party): an absolute
+    https:// URL (http only on `local`), no credentials in it."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError on a bad port
+    except ValueError:
+        raise PydanticCustomError("url", "'{value}' is not a valid URL", {"value": value}) from None
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PydanticCustomError(
+            "url",
+            "'{value}' must be an absolute https:// URL (a Studio flow's webhook, a Function, a "
+            "third-party endpoint)",
+            {"value": value[:200]},
+        )
+    if parts.scheme == "http" and not SpecContext.of(info).is_local:
+        raise PydanticCustomError(
+            "url",
+            "'{value}' uses plain http; Twilio webhooks outside the `local` stack must use "
+            "https://",
+            {"value": value[:200]},
+        )
+    if parts.username or parts.password:
+        raise PydanticCustomError(
+            "url",
+            "an external URL must not embed credentials (they would sit in the stack file in "
+            "clear text)",
+        )
+    return value
+
+
+ExternalUrl = Annotated[
+    str,
+    AfterValidator(_check_external_url),
+    WithJsonSchema({"type": "string", "format": "uri"}),
+]
+
+
+class ExternalTargets(SpecModel):
+    """Mixin fields: webhooks outside the app, for what a flow cannot name (import writes these).
+
+    `external_url` (+ `external_method`) replaces `flow`; `fallback_external_url` replaces
+    `fallback_flow`; `status_callback_external_url` replaces `status_callback_flow`.
+    """
+
+    external_url: ExternalUrl | None = None
+    external_method: HttpMethod = "POST"
+    fallback_external_url: ExternalUrl | None = None
+    status_callback_external_url: ExternalUrl | None = None
+
+    def _one_of_each(self) -> None:
+        for flow_key, url_key in (
+            ("flow", "external_url"),
+            ("fallback_flow", "fallback_external_url"),
+            ("status_callback_flow", "status_callback_external_url"),
+        ):
+            if getattr(self, flow_key, None) is not None and getattr(self, url_key) is not None:
+                raise PydanticCustomError(
+                    "external_url",
+                    "{flow_key} and {url_key} both set: a webhook is either one of the app's "
+                    "flows or an external URL; keep one",
+                    {"flow_key": flow_key, "url_key": url_key},
+                )
+
+
 class Credentials(SpecModel):
     """How the providers authenticate, and which account this stack belongs to."""
 
@@ -82,8 +151,9 @@ class Credentials(SpecModel):
         return self
 
 
-class PhoneNumber(SpecModel):
-    """An adopted number (never bought). Exactly one of flow / application / trunk routes calls."""
+class PhoneNumber(ExternalTargets):
+    """An adopted number (never bought). Exactly one of flow / external_url / application /
+    trunk routes calls."""
 
     e164: E164
     friendly_name: FriendlyName | None = None
@@ -97,17 +167,31 @@ class PhoneNumber(SpecModel):
 
     @model_validator(mode="after")
     def _one_route(self) -> PhoneNumber:
-        routes = [k for k in ("flow", "application", "trunk") if getattr(self, k) is not None]
+        self._one_of_each()
+        routes = [
+            k
+            for k in ("flow", "external_url", "application", "trunk")
+            if getattr(self, k) is not None
+        ]
         if len(routes) != 1:
             found = ", ".join(routes) if routes else "none"
             raise PydanticCustomError(
                 "number_route",
-                "number {e164} must route by exactly one of flow, application or trunk "
-                "(found: {found}); keep one",
+                "number {e164} must route by exactly one of flow, external_url, application or "
+                "trunk (found: {found}); keep one",
                 {"e164": self.e164, "found": found},
             )
-        if self.flow is None:
-            extra = [k for k in ("fallback_flow", "status_callback_flow") if getattr(self, k)]
+        if self.flow is None and self.external_url is None:
+            extra = [
+                k
+                for k in (
+                    "fallback_flow",
+                    "status_callback_flow",
+                    "fallback_external_url",
+                    "status_callback_external_url",
+                )
+                if getattr(self, k)
+            ]
             if extra:
                 raise PydanticCustomError(
                     "number_route",
@@ -118,14 +202,23 @@ class PhoneNumber(SpecModel):
         return self
 
 
-class Application(SpecModel):
-    """A TwiML App."""
+class Application(ExternalTargets):
+    """A TwiML App: its voice URL is one of the app's flows or an external URL."""
 
     name: Name
     friendly_name: FriendlyName | None = None
-    flow: Flow
+    flow: Flow | None = None
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
+
+    @model_validator(mode="after")
+    def _one_voice_target(self) -> Application:
+        self._one_of_each()
+        if self.flow is None and self.external_url is None:
+            raise PydanticCustomError(
+                "voice_target", "needs a flow (one of the app's) or an external_url"
+            )
+        return self
 
 
 class CallsAuth(SpecModel):
@@ -142,11 +235,11 @@ class SipDomainAuth(SpecModel):
     registrations: RegistrationsAuth = RegistrationsAuth()
 
 
-class SipDomain(SpecModel):
+class SipDomain(ExternalTargets):
     name: Name
     domain_name: SipDomainName
     friendly_name: FriendlyName | None = None
-    flow: Flow
+    flow: Flow | None = None
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
     sip_registration: Bool = False
@@ -156,16 +249,32 @@ class SipDomain(SpecModel):
     region: Region | None = None
     auth: SipDomainAuth = SipDomainAuth()
 
+    @model_validator(mode="after")
+    def _one_voice_target(self) -> SipDomain:
+        self._one_of_each()
+        if self.flow is None and self.external_url is None:
+            raise PydanticCustomError(
+                "voice_target", "needs a flow (one of the app's) or an external_url"
+            )
+        return self
+
 
 class Credential(SpecModel):
-    """A SIP credential. The password is a Pulumi secret outside `local`."""
+    """A SIP credential. The password is a Pulumi secret outside `local`.
+
+    Without `password` the credential exists in Twilio and is adopted by username, but its
+    password is not managed (never sent, never rotated): what import writes, since Twilio never
+    returns a password. Set one to manage it from then on.
+    """
 
     username: Username
-    password: Secret
+    password: Secret | None = None
 
     @field_validator("password")
     @classmethod
-    def _password_rules(cls, value: Secret, info: ValidationInfo) -> Secret:
+    def _password_rules(cls, value: Secret | None, info: ValidationInfo) -> Secret | None:
+        if value is None:
+            return None
         ctx = SpecContext.of(info)
         if not value.is_secure and not ctx.is_local:
             raise PydanticCustomError(
@@ -240,7 +349,7 @@ class Trunk(SpecModel):
     termination: TrunkTermination = TrunkTermination()
 
 
-class ByocTrunk(SpecModel):
+class ByocTrunk(ExternalTargets):
     name: Name
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
@@ -249,6 +358,11 @@ class ByocTrunk(SpecModel):
     cnam_lookup_enabled: Bool = False
     connection_policy: Name | None = None
     from_domain: Name | None = None
+
+    @model_validator(mode="after")
+    def _one_voice_target(self) -> ByocTrunk:
+        self._one_of_each()
+        return self
 
 
 class ConnectionPolicyTarget(SpecModel):

@@ -8,6 +8,7 @@ from typing import Any
 from infra.kinds import KINDS
 from infra.spec.issues import SpecIssue
 from infra.spec.models import Environment
+from webhook_app.routes import ROUTES_BY_FLOW, url_for
 
 # The spec lists whose entries have a `name` (the YAML key) -> what a message calls one; numbers
 # are named by their E.164 and source IP mappings by what they map.
@@ -65,6 +66,7 @@ def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssu
             "duplicate country",
             "declare each country once, with all its risk classes",
         )
+    issues += _external_urls(env)
     issues += _nested_duplicates(env)
     references = _references(env)
     issues += references
@@ -108,6 +110,37 @@ def _show(key: Any) -> str:
     if isinstance(key, tuple):
         return "/".join(str(k) for k in key)
     return repr(key)
+
+
+_EXTERNAL_FIELDS = {
+    "external_url": "flow",
+    "fallback_external_url": "fallback_flow",
+    "status_callback_external_url": "status_callback_flow",
+}
+
+
+def _external_urls(env: Environment) -> list[SpecIssue]:
+    """An external URL under the app's own base URL is a flow: name it (the route table then
+    keeps it valid), or report that the app serves no such route."""
+    base = env.public_base_url.rstrip("/") + "/"
+    flows = {url_for(f, env.public_base_url): f for f, r in ROUTES_BY_FLOW.items() if r.twilio}
+    issues: list[SpecIssue] = []
+    for key in ("numbers", "applications", "sip_domains", "byoc_trunks"):
+        for i, entry in enumerate(getattr(env, key)):
+            for name, flow_key in _EXTERNAL_FIELDS.items():
+                url = getattr(entry, name)
+                if not url or not url.startswith(base):
+                    continue
+                flow = flows.get(url.split("?", 1)[0])
+                fix = (
+                    f"use {flow_key}: {flow} instead"
+                    if flow
+                    else "the app serves no such route; name one of its flows"
+                )
+                issues.append(
+                    SpecIssue(f"{key}[{i}].{name}", f"'{url}' is under public_base_url: {fix}")
+                )
+    return issues
 
 
 def _nested_duplicates(env: Environment) -> list[SpecIssue]:

@@ -110,13 +110,13 @@ CASES: list[Case] = [
         "number-two-routes",
         set_("numbers[0].trunk", "pbx-trunk"),
         "numbers[0]",
-        "exactly one of flow, application or trunk (found: flow, trunk)",
+        "exactly one of flow, external_url, application or trunk (found: flow, trunk)",
     ),
     Case(
         "number-no-route",
         delete("numbers[0].flow"),
         "numbers[0]",
-        "exactly one of flow, application or trunk (found: none)",
+        "exactly one of flow, external_url, application or trunk (found: none)",
     ),
     Case(
         "number-fallback-with-app",

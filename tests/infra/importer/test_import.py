@@ -1,0 +1,198 @@
+"""`twilio-voice import`: a live account (the emulator) to a valid stack file.
+
+Round trip: the `prod` estate applied to the emulator plus out-of-band resources (a number on a
+Studio flow's URL, an extra SIP domain); import into a new stack; `validate` exits 0 and
+`drift` of the imported stack against the same account finds nothing (what `pulumi preview`
+would adopt without a change). Import of an account with 1,000 numbers makes pages-many REST
+calls (printed).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from emulator.testing import RunningEmulator, running_emulator
+from infra.commands.drift import drift
+from infra.commands.import_stack import import_stack
+from infra.commands.validate import validate
+from infra.spec import load_environment, load_stack_file
+
+ROOT = Path(__file__).resolve().parents[3]
+sys.path.insert(0, str(ROOT / "tests" / "infra" / "drift"))
+from drift_support import apply_spec  # noqa: E402
+
+PROD_ACCOUNT = "ACb0ebb1aee434f6076941fdae6a07a0d2"
+PASSWORD = "Imp0rtedPassw0rd!"
+STUDIO = f"https://webhooks.twilio.com/v1/Accounts/{PROD_ACCOUNT}/Flows/FW" + "0" * 32
+STUDIO_NUMBER = "+14155550177"
+PROJECT = "name: twilio-voice\nruntime: python\nmain: infra/\n"
+
+
+def prod_spec() -> dict[str, Any]:
+    doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    spec: dict[str, Any] = doc["config"]["twilio-voice:environment"]
+    for clist in spec.get("credential_lists", []):
+        for cred in clist.get("credentials", []):
+            cred["password"] = PASSWORD  # what the engine hands the program, decrypted
+    return spec
+
+
+@pytest.fixture
+def account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RunningEmulator, Any]]:
+    env = load_environment(prod_spec(), "prod", secrets_decrypted=True)
+    numbers = [n.e164 for n in env.numbers] + [STUDIO_NUMBER]
+    with running_emulator(numbers=numbers, account_sid=PROD_ACCOUNT) as emu:
+        for key, value in emu.env().items():
+            monkeypatch.setenv(key, value)
+        for key in ("TWILIO_EDGE", "TWILIO_REGION", "TWILIO_API_KEY", "TWILIO_API_SECRET"):
+            monkeypatch.delenv(key, raising=False)
+        client = emu.client()
+        apply_spec(client, env)
+        (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+        yield emu, env
+
+
+def out_of_band(emu: RunningEmulator) -> None:
+    """What a Console user or a script adds: a number on a Studio flow, an extra domain."""
+    acct = emu.client().api.v2010.account
+    [number] = acct.incoming_phone_numbers.list(phone_number=STUDIO_NUMBER)
+    acct.incoming_phone_numbers(number.sid).update(voice_url=STUDIO, voice_method="POST")
+    acct.sip.domains.create(
+        domain_name="acme-extra.sip.twilio.com",
+        friendly_name="Extra",
+        voice_url="https://voice.acme.example.com/voice/sip/inbound",
+    )
+
+
+def run_import(project: Path, stack: str, **kwargs: Any) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = import_stack(project, stack, out=out, err=err, **kwargs)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_round_trip_validates_and_has_no_drift(
+    account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    emu, _ = account
+    out_of_band(emu)
+    emu.admin.reset_counters()
+    code, out, err = run_import(
+        tmp_path, "imported", public_base_url="https://voice.acme.example.com"
+    )
+    assert code == 0, err
+    assert "wrote Pulumi.imported.yaml" in out
+    text = (tmp_path / "Pulumi.imported.yaml").read_text()
+    assert text.startswith("# Imported by `twilio-voice import --stack imported`")
+    assert "pulumi config set --secret --path 'twilio-voice:environment.credential_lists[0]" in text
+    # the import only listed (GET), never wrote
+    counters = json.dumps(emu.admin.counters())
+    assert '"POST ' not in counters
+    assert '"DELETE ' not in counters
+
+    env = load_stack_file(tmp_path, "imported")
+    [studio] = [n for n in env.numbers if n.e164 == STUDIO_NUMBER]
+    assert studio.external_url == STUDIO
+    assert studio.flow is None
+    main = next(n for n in env.numbers if n.e164 == "+14155550100")
+    assert (main.flow, main.fallback_flow, main.status_callback_flow) == (
+        "ivr_main",
+        "voice_fallback",
+        "call_status",
+    )
+    assert "acme-extra.sip.twilio.com" in {d.domain_name for d in env.sip_domains}
+    creds = [c for cl in env.credential_lists for c in cl.credentials]
+    assert {c.username for c in creds} == {"pbx-nyc", "pbx-sfo", "alice", "bob", "carol"}
+    assert all(c.password is None for c in creds)  # exists, password not managed
+    assert env.dialing_permissions is not None
+    assert [c.iso_code for c in env.dialing_permissions.countries] == ["CA", "US"]
+
+    out_v, err_v = io.StringIO(), io.StringIO()
+    assert validate(tmp_path, "imported", out=out_v, err=err_v) == 0, err_v.getvalue()
+    assert "password not managed" in out_v.getvalue()
+
+    out_d, err_d = io.StringIO(), io.StringIO()
+    code = drift(tmp_path, "imported", fmt="json", out=out_d, err=err_d)
+    report = json.loads(out_d.getvalue())
+    failing = [f for f in report["findings"] if f["fails"]]
+    assert failing == [], failing
+    assert code == 0
+    assert report["counts"] == {"missing": 0, "changed": 0, "unmanaged": 0}
+
+
+def test_existing_file_needs_force(account: tuple[RunningEmulator, Any], tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.imported.yaml").write_text("config: {}\n")
+    code, _, err = run_import(
+        tmp_path, "imported", public_base_url="https://voice.acme.example.com"
+    )
+    assert code == 2
+    assert "pass --force" in err
+    code, _, _ = run_import(
+        tmp_path, "imported", public_base_url="https://voice.acme.example.com", force=True
+    )
+    assert code == 0
+
+
+def test_base_url_is_guessed_from_the_apps_routes(
+    account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    code, out, _ = run_import(tmp_path, "guessed")
+    assert code == 0
+    assert "base URL https://voice.acme.example.com" in out
+    env = load_stack_file(tmp_path, "guessed")
+    assert env.public_base_url == "https://voice.acme.example.com"
+
+
+def test_no_project_exits_2(account: tuple[RunningEmulator, Any], tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.yaml").unlink()
+    code, _, err = run_import(tmp_path, "x", public_base_url="https://voice.acme.example.com")
+    assert code == 2
+    assert "no Pulumi.yaml here" in err
+
+
+def test_rejected_credentials_exit_2(
+    account: tuple[RunningEmulator, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TWILIO_AUTH_TOKEN", "wrong")
+    code, _, err = run_import(tmp_path, "x", public_base_url="https://voice.acme.example.com")
+    assert code == 2
+    assert "20003" in err
+
+
+def test_1000_numbers_cost_pages_not_resources(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with running_emulator(seed_numbers=1000) as emu:
+        for key, value in emu.env().items():
+            monkeypatch.setenv(key, value)
+        acct = emu.client().api.v2010.account
+        numbers = acct.incoming_phone_numbers.list(page_size=1000)
+        assert len(numbers) >= 1000
+        # Route them all to the app (through the admin API: no REST traffic to count).
+        for n in numbers:
+            emu.admin.edit(
+                "incoming_phone_number", n.sid, voice_url="https://voice.example.com/voice/inbound"
+            )
+        emu.admin.reset_counters()
+        (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+        code, out, err = run_import(tmp_path, "big", public_base_url="https://voice.example.com")
+        assert code == 0, err
+        calls = emu.admin.counters()["total"]
+    env = load_stack_file(tmp_path, "big")
+    assert len(env.numbers) == len(numbers)
+    with capsys.disabled():
+        print(
+            f"\nimport of {len(numbers)} numbers: {calls} REST calls "
+            f"({out.strip().splitlines()[0]})"
+        )
+    # 10 top-level lists (numbers: 1-2 pages of 1,000) + source IP mappings + countries.
+    assert calls <= 14
