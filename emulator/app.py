@@ -232,6 +232,18 @@ class Emulator:
         self, request: Request, kind: Kind, operation: str, params: dict[str, str]
     ) -> Response:
         query = {k: v for k, v in request.args.items()}
+        if kind.strategy in ("conference", "participant"):  # live state: emulator.conferences
+            pairs = list(request.form.items(multi=True)) if request.method == "POST" else []
+            status, body = self.calls.simulator.conferences.handle(
+                kind,
+                operation,
+                params,
+                query,
+                pairs,
+                request.host_url,
+                twilio_path_of(request.path),
+            )
+            return Response(status=204) if body is None else _json(body, status)
         form = {k: v for k, v in request.form.items()} if request.method == "POST" else {}
         renderer = Renderer(self.store, request.host_url)
         path = twilio_path_of(request.path)

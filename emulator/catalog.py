@@ -641,6 +641,32 @@ CALL_RECORDING = Kind(
     strategy="call_recording",
 )
 
+# Conferences the simulator's calls joined, and their participants (emulator.conferences):
+# participants are addressed by their call's SID (or label), not a SID of their own.
+CONFERENCE = Kind(
+    "conference",
+    "api",
+    f"{ACCOUNT}/Conferences.json",
+    f"{ACCOUNT}/Conferences/{{Sid}}.json",
+    "CF",
+    "conferences",
+    (_out("friendly_name"), _out("status", "init"), _out("region", "us1")),
+    operations=frozenset({"list", "fetch", "update"}),
+    strategy="conference",
+)
+
+CONFERENCE_PARTICIPANT = Kind(
+    "conference_participant",
+    "api",
+    f"{ACCOUNT}/Conferences/{{ConferenceSid}}/Participants.json",
+    f"{ACCOUNT}/Conferences/{{ConferenceSid}}/Participants/{{CallSid}}.json",
+    "CA",
+    "participants",
+    (_out("label"), _out("muted", False), _out("hold", False), _out("status", "connected")),
+    parent=Parent("ConferenceSid", "conference", "conference_sid"),
+    strategy="participant",
+)
+
 KINDS: tuple[Kind, ...] = (
     INCOMING_PHONE_NUMBER,
     APPLICATION,
@@ -668,6 +694,8 @@ KINDS: tuple[Kind, ...] = (
     ALERT,
     CALL,
     CALL_RECORDING,
+    CONFERENCE,
+    CONFERENCE_PARTICIPANT,
 )
 
 BY_NAME: dict[str, Kind] = {kind.name: kind for kind in KINDS}

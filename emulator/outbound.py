@@ -234,6 +234,7 @@ class Outbound:
         }
         call = simulator.new_call(spec, sid, base, target, base_url)
         call.status = "queued"
+        call.live = True
         call.note("call", sid=sid, direction="outbound-api", **{"from": from_, "to": to})
         self._event(call, "initiated", "initiated")
         answer = behaviour.party.answer

@@ -3,6 +3,8 @@
 - ``POST /_admin/calls`` (JSON :class:`~emulator.calls.CallSpec` mapping) places a simulated
   call and answers its result: status, trace, what was heard, dialled, recorded, requested and
   alerted. 400 with ``{"error": ...}`` when the call cannot be placed (no such number...).
+- ``POST /_admin/calls`` with ``"wait": false`` starts a live call and answers 202 with its
+  SID; ``GET /_admin/calls/CA…`` waits for it (or an outbound call) to end and answers its result.
 - ``GET /_admin/calls`` lists the calls, recordings and conferences simulated so far (the
   calls and recordings are the account's: ``Calls.json``, ``Recordings.json``; alerts are
   Monitor alerts: ``monitor/v1/Alerts``); ``DELETE /_admin/calls`` forgets them.
@@ -68,20 +70,37 @@ class SimulatorEndpoints:
             return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
         if request.path == CALLS_PATH + "/outbound":
             return self._outbound(request)
+        tail = request.path.removeprefix(CALLS_PATH + "/")
+        if tail.startswith("CA") and request.method == "GET":
+            # A background call's result, once it ended (waits up to ?timeout= seconds, 30).
+            try:
+                timeout = min(float(request.args.get("timeout", "30")), 120.0)
+            except ValueError:
+                timeout = 30.0
+            result = self.simulator.join(tail, timeout)
+            if result is None:
+                return _json({"call_sid": tail, "status": "in-progress"}, 202)
+            return _json(result)
         if request.path != CALLS_PATH:
             return _json({"error": f"no such endpoint {request.path}"}, 404)
         store = self.emulator.store
         if request.method == "GET":
+            conferences = self.simulator.conferences
             with store.lock:
                 calls = [record for _, record in store.items("call")]
                 recordings = [record for _, record in store.items("call_recording")]
-            return _json(
-                {"calls": calls, "recordings": recordings, "conferences": self.records.snapshot()}
-            )
+                rooms = [
+                    {
+                        **record,
+                        "participants": [r for _, r in store.items("conference_participant", sid)],
+                        "events": list(conferences.log.get(sid, [])),
+                    }
+                    for (_, sid), record in store.items("conference")
+                ]
+            return _json({"calls": calls, "recordings": recordings, "conferences": rooms})
         if request.method == "DELETE":
-            self.records.clear()
             with store.lock:
-                for kind in ("call", "call_recording"):
+                for kind in ("call", "call_recording", "conference", "conference_participant"):
                     store.tables[kind].clear()
                 store.save()
             return _json({"cleared": True})
@@ -99,8 +118,12 @@ class SimulatorEndpoints:
             return _json({"error": f"body is not JSON: {exc}"}, 400)
         if not isinstance(data, dict):
             return _json({"error": "body must be a JSON object (a call spec)"}, 400)
+        wait = data.pop("wait", True)
         try:
             spec = CallSpec.from_mapping(data)
+            if wait is False:  # a live call: it runs on; GET /_admin/calls/<sid> waits for it
+                sid = self.simulator.place_async(spec, request.host_url)
+                return _json({"call_sid": sid, "status": "queued"}, 202)
             result = self.simulator.place(spec, request.host_url)
         except SpecError as exc:
             return _json({"error": str(exc)}, 400)

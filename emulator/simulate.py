@@ -30,8 +30,10 @@ from __future__ import annotations
 import email.utils
 import hashlib
 import ipaddress
+import logging
 import re
 import struct
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -44,6 +46,7 @@ import phonenumbers
 
 from emulator.alerts import add_alert
 from emulator.calls import AppFault, CallRecords, CallSpec, Party, SpecError, new_sid
+from emulator.conferences import Conferences
 from emulator.outbound import Outbound
 from emulator.signing import signature
 from emulator.store import Record, Store
@@ -54,6 +57,7 @@ from emulator.twiml_interpreter import (
     parse_twiml,
 )
 
+log = logging.getLogger("emulator")
 API_VERSION = "2010-04-01"
 USER_AGENT = "TwilioProxy/1.1"
 APPLICATION_ERROR = "We are sorry, an application error has occurred. Goodbye."
@@ -166,6 +170,7 @@ class CallState:
         self._steps = list(spec.caller)
         self.sequence = 0
         self.answered_by: str | None = None
+        self.live = False  # a live call waits in a conference until something ends it
 
     def note(self, kind: str, **detail: Any) -> None:
         self.trace.append({"step": len(self.trace) + 1, "kind": kind, "t": self.clock, **detail})
@@ -209,6 +214,10 @@ class Simulator:
         self.records = records or CallRecords()
         self.transport = transport
         self.outbound = Outbound(self)
+        self.conferences = Conferences(self)
+        self.results: dict[str, dict[str, Any]] = {}  # background calls' results
+        self._threads: dict[str, threading.Thread] = {}
+        self._threads_lock = threading.Lock()
 
     # --- resolving the target ---------------------------------------------------------------
 
@@ -367,14 +376,18 @@ class Simulator:
 
     # --- placing the call -------------------------------------------------------------------
 
-    def place(self, spec: CallSpec, base_url: str) -> dict[str, Any]:
+    def place(
+        self, spec: CallSpec, base_url: str, *, sid: str = "", live: bool = False
+    ) -> dict[str, Any]:
         """Run one call to its end; the result (JSON-able) holds its trace and records.
 
-        ``base_url`` is the emulator's own URL, for the ``RecordingUrl`` it serves.
+        ``base_url`` is the emulator's own URL, for the ``RecordingUrl`` it serves. A ``live``
+        call stays in a conference until something ends its part (see emulator.conferences).
         """
         target = self.resolve(spec)
-        sid = new_sid("CA")
+        sid = sid or new_sid("CA")
         call = self.new_call(spec, sid, self._base_params(spec, sid, target), target, base_url)
+        call.live = live
         call.note(
             "call",
             sid=sid,
@@ -390,6 +403,38 @@ class Simulator:
             call.note("caller-hangup")
         self.finish(call)
         return self.result(call)
+
+    def place_async(self, spec: CallSpec, base_url: str) -> str:
+        """Start a live call in the background (SpecError at once if it cannot be placed)."""
+        self.resolve(spec)
+        sid = new_sid("CA")
+
+        def run() -> None:
+            try:
+                result = self.place(spec, base_url, sid=sid, live=True)
+            except Exception:  # a bug must not kill the emulator's thread silently
+                log.exception("simulated call %s failed", sid)
+                result = {"call_sid": sid, "status": "failed", "trace": []}
+            with self._threads_lock:
+                self.results[sid] = result
+
+        thread = threading.Thread(target=run, name=f"call-{sid}", daemon=True)
+        with self._threads_lock:
+            self._threads[sid] = thread
+        thread.start()
+        return sid
+
+    def join(self, sid: str, timeout: float = 30.0) -> dict[str, Any] | None:
+        """Wait for a background call (inbound or outbound) to end; its result, or None."""
+        with self._threads_lock:
+            thread = self._threads.get(sid)
+        if thread is not None:
+            thread.join(timeout)
+        elif not self.outbound.join(sid, timeout):
+            return None
+        with self._threads_lock:
+            result = self.results.get(sid)
+        return result if result is not None else self.outbound.results.get(sid)
 
     def new_call(
         self, spec: CallSpec, sid: str, base: dict[str, str], target: Target, base_url: str
@@ -1049,34 +1094,10 @@ class Simulator:
     ) -> Fetch | None:
         call.answer()
         room = noun.text
-        conference = self.records.conference_named(room)
-        if conference is None:
-            conference = self.records.add(
-                "conferences",
-                {
-                    "sid": new_sid("CF"),
-                    "account_sid": self.account_sid,
-                    "friendly_name": room,
-                    "status": "in-progress",
-                    "participants": [],
-                },
-            )
         party = call.spec.parties.get(room, Party())
-        attrs: dict[str, Any] = {
-            name: noun.attrs[name]
-            for name in (
-                "muted",
-                "coach",
-                "beep",
-                "startConferenceOnEnter",
-                "endConferenceOnExit",
-                "participantLabel",
-                "record",
-                "waitUrl",
-            )
-            if name in noun.attrs
-        }
-        conference["participants"].append({"call_sid": call.sid, **attrs})
+        start = call.clock
+        conference = self.conferences.join(call, noun, document, call.live)
+        seconds = int(call.clock - start) or party.seconds
         call.dialled.append(
             {
                 "noun": "Conference",
@@ -1085,33 +1106,19 @@ class Simulator:
                 "status": "completed",
                 "call_sid": call.sid,
                 "conference_sid": conference["sid"],
-                "seconds": party.seconds,
-                **attrs,
+                "seconds": seconds,
+                "muted": noun.flag("muted"),
+                "label": noun.attr("participantLabel") or None,
+                "coach": noun.attr("coach") or noun.attr("callSidToCoach") or None,
             }
         )
-        call.note(
-            "conference",
-            room=room,
-            conference_sid=conference["sid"],
-            seconds=party.seconds,
-            **attrs,
-        )
-        started = any(
-            p.get("startConferenceOnEnter", "true") == "true" for p in conference["participants"]
-        )
-        if not started:
-            call.note(
-                "conference-waiting",
-                room=room,
-                note="no participant with startConferenceOnEnter=true yet: the caller is on hold",
-            )
-        call.clock += party.seconds
-        if noun.flag("endConferenceOnExit"):
-            conference["status"] = "completed"
-        if noun.attr("record", "do-not-record") not in ("do-not-record", "false"):
+        if noun.attr("record", "do-not-record") not in (
+            "do-not-record",
+            "false",
+        ) and self.conferences.record_once(conference):
             self._recording(
                 call,
-                party.seconds,
+                seconds,
                 "Conference",
                 noun.attr("recordingStatusCallback"),
                 noun.attr("recordingStatusCallbackMethod", "POST"),

@@ -18,6 +18,7 @@ from infra.commands import (
     schema,
     simulate,
     smoke,
+    transfer,
     validate,
 )
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command
@@ -33,6 +34,7 @@ COMMANDS: tuple[Command, ...] = (
     doctor.COMMAND,
     call.COMMAND,
     import_stack.COMMAND,
+    transfer.COMMAND,
 )
 
 

@@ -25,6 +25,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, cast
+from urllib.parse import urlencode
 
 from infra.client import RetryPolicy, TwilioApi, backoff_delay
 from infra.errors import TwilioApiError
@@ -64,8 +65,12 @@ class CallPlacer:
         flow: str,
         machine_detection: str | None = None,
         status_callback_flow: str | None = "call_status",
+        query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
-        """The create parameters (OutboundError when the call is not allowed)."""
+        """The create parameters (OutboundError when the call is not allowed).
+
+        ``query`` goes on the flow's URL (``?leg=agent&customer=CA…``): Twilio signs it whole.
+        """
         declared = {number.e164 for number in self.env.numbers}
         if from_ not in declared:
             raise OutboundError(
@@ -81,7 +86,8 @@ class CallPlacer:
         if route.kind != "twiml":
             raise OutboundError(f"flow {flow!r} does not answer calls (its route is {route.kind})")
         hook = webhook(self.env.public_base_url, flow)
-        data: dict[str, Any] = {"To": to, "From": from_, "Url": hook.url, "Method": hook.method}
+        url = f"{hook.url}?{urlencode(dict(query))}" if query else hook.url
+        data: dict[str, Any] = {"To": to, "From": from_, "Url": url, "Method": hook.method}
         if status_callback_flow:
             status = webhook(self.env.public_base_url, status_callback_flow)
             data.update(
@@ -103,6 +109,7 @@ class CallPlacer:
         flow: str,
         machine_detection: str | None = None,
         status_callback_flow: str | None = "call_status",
+        query: Mapping[str, str] | None = None,
     ) -> dict[str, Any]:
         """Create the call (paced, 429s retried); the Call resource Twilio answered."""
         data = self.form(
@@ -111,6 +118,7 @@ class CallPlacer:
             flow=flow,
             machine_detection=machine_detection,
             status_callback_flow=status_callback_flow,
+            query=query,
         )
         path = f"/2010-04-01/Accounts/{self.api.account_sid}/Calls.json"
         url = self.api.url("api", path)

@@ -17,6 +17,10 @@ Two documented leniencies, both Twilio's real behaviour that the spec schemas do
 - 2010 `uri`/`*_page_uri` values are relative references (`/2010-04-01/...`, as Twilio sends
   them) although their schema says `format: uri`; the uri check accepts absolute URIs and
   `/`-relative references.
+
+One spec erratum (`NULLABLE_ERRATA`): a conference's `reason_conference_ended` and
+`call_sid_ending_conference` are null while it is in progress (the spec's own description
+says so), but their schemas are not nullable; they are read as nullable strings.
 """
 
 from __future__ import annotations
@@ -88,6 +92,12 @@ FORMATS = {
 }
 
 
+# Properties Twilio sends as null in some states whose schemas say otherwise (see above).
+NULLABLE_ERRATA: dict[str, tuple[str, ...]] = {
+    "api.v2010.account.conference": ("reason_conference_ended", "call_sid_ending_conference"),
+}
+
+
 @dataclass(frozen=True)
 class Operation:
     sub: str
@@ -127,6 +137,10 @@ class Specs:
         )
         for sub, name in SPEC_FILES.items():
             data = json.loads((oai_dir / name).read_text(encoding="utf-8"))
+            for schema_name, names in NULLABLE_ERRATA.items():
+                properties = data["components"]["schemas"].get(schema_name, {}).get("properties")
+                for prop in names if properties else ():
+                    properties[prop] = {"type": "string", "nullable": True}
             self.schemas.update(data["components"]["schemas"])
             self.apps[sub] = OpenAPI.from_dict(data, config=config)
             for template, item in data["paths"].items():
