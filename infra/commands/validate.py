@@ -152,6 +152,13 @@ def summary(stack: str, env: Environment, path: Path) -> str:
     for clist in env.credential_lists if all_creds else ():
         users = ", ".join(f"{c.username} ({_password_kind(c.password)})" for c in clist.credentials)
         lines.append(f"    {clist.name}: {users or 'no credentials'}")
+    dialing = env.dialing_permissions
+    if dialing is not None:
+        allowed = "; ".join(
+            f"{c.iso_code} ({', '.join(c.risk_classes)})" for c in dialing.countries
+        )
+        inherit = "" if dialing.inherit is None else f"; inherit: {str(dialing.inherit).lower()}"
+        lines.append(f"  dialing   {allowed or 'no country'}; every other country off{inherit}")
     return "\n".join(lines) + "\n"
 
 

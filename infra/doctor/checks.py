@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+from twilio.request_validator import RequestValidator
+
 from infra.client import Credentials
 from infra.commands import smoke
 from infra.commands.drift import detect
@@ -74,6 +76,60 @@ def webhook_targets(env: Environment) -> list[smoke.Target]:
     return list(found.values())
 
 
+def status_targets(env: Environment) -> list[smoke.Target]:
+    """Status-callback URLs: Twilio posts call progress there and expects a 2xx (no TwiML)."""
+    found: dict[str, smoke.Target] = {}
+    first = env.numbers[0].e164 if env.numbers else smoke.CALLER
+    entries: list[tuple[str | None, str, str]] = [
+        *((n.status_callback_flow, n.e164, f"number {n.e164}") for n in env.numbers),
+        *((a.status_callback_flow, first, f"application {a.name}") for a in env.applications),
+        *(
+            (d.status_callback_flow, f"sip:doctor@{d.domain_name}", f"SIP domain {d.name}")
+            for d in env.sip_domains
+        ),
+        *((b.status_callback_flow, first, f"BYOC trunk {b.name}") for b in env.byoc_trunks),
+    ]
+    for flow, to, entry in entries:
+        if flow:
+            url = webhook_url(env.public_base_url, flow)
+            old = found.get(url)
+            found[url] = smoke.Target(
+                url,
+                old.to if old else to,
+                (*(old.entries if old else ()), f"{entry} (status callback)"),
+            )
+    return list(found.values())
+
+
+def check_status_callback(
+    target: smoke.Target, account_sid: str, token: str, timeout: float, post: Post
+) -> tuple[list[str], float]:
+    """A signed `completed` event must get a 2xx in time, a forged one 403."""
+    params = {
+        **smoke.call_params(account_sid, target),
+        "CallStatus": "completed",
+        "CallDuration": "1",
+    }
+    signature = RequestValidator(token).compute_signature(target.url, params)
+    started = time.monotonic()
+    try:
+        status, _, _ = post(target.url, params, signature, timeout)
+    except OSError as err:
+        return [f"no answer ({getattr(err, 'reason', err)}): Twilio error 11200"], timeout
+    seconds = time.monotonic() - started
+    problems = []
+    if not 200 <= status < 300:
+        problems.append(f"HTTP {status} to a correctly signed status callback: Twilio error 11200")
+    try:
+        forged, _, _ = post(target.url, params, "x" + signature[1:], timeout)
+    except OSError as err:
+        problems.append(f"no answer to a wrongly signed status callback ({err})")
+    else:
+        if forged != 403:
+            problems.append(f"a wrongly signed status callback got HTTP {forged}, not 403")
+    return problems, seconds
+
+
 def https_post(ca_file: Path | None) -> Post:
     """`smoke.http_post` with the CA bundle the TLS check trusts (a private CA in tests)."""
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
@@ -105,10 +161,14 @@ def https_post(ca_file: Path | None) -> Post:
 
 
 def check_webhooks(env: Environment, account_sid: str, token: str | None, post: Post) -> Check:
-    title = "every webhook answers signed calls with TwiML in 2 s and refuses forged ones (403)"
+    title = (
+        "every webhook answers signed calls with TwiML in 2 s (status callbacks: 2xx) and "
+        "refuses forged ones (403)"
+    )
     prevents = ("11200", "12100", "12300")
     targets = webhook_targets(env)
-    if not targets:
+    callbacks = status_targets(env)
+    if not targets and not callbacks:
         return Check("webhooks", title, "skip", prevents, ("no resource names a flow",))
     if not token:
         return Check(
@@ -134,6 +194,16 @@ def check_webhooks(env: Environment, account_sid: str, token: str | None, post: 
             details.append(f"FAIL {target.url} ({who}): " + "; ".join(problems))
         else:
             details.append(f"ok   {target.url} ({who}) {outcome.seconds * 1000:.0f} ms")
+    for target in callbacks:
+        problems, seconds = check_status_callback(
+            target, account_sid, token, WEBHOOK_BUDGET_S, post
+        )
+        who = ", ".join(target.entries)
+        if problems:
+            failed = True
+            details.append(f"FAIL {target.url} ({who}): " + "; ".join(problems))
+        else:
+            details.append(f"ok   {target.url} ({who}) {seconds * 1000:.0f} ms")
     fix = (
         "answer 200 Content-Type text/xml with a well-formed <Response> quickly, validate "
         "X-Twilio-Signature against public_base_url + path (403 when it does not match)"

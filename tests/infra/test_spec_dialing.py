@@ -59,6 +59,34 @@ def test_valid_section_plans_a_node_per_country_and_the_settings() -> None:
     }
 
 
+def test_validate_summary_names_the_countries(tmp_path: Any) -> None:
+    import io
+
+    from spec_samples import write_project
+
+    from infra.commands.validate import validate
+
+    write_project(
+        tmp_path,
+        "dev",
+        with_dialing(
+            {
+                "inherit": False,
+                "countries": [
+                    {"iso_code": "US"},
+                    {"iso_code": "GB", "risk_classes": ["low_risk", "high_risk_special"]},
+                ],
+            }
+        ),
+    )
+    out, err = io.StringIO(), io.StringIO()
+    assert validate(tmp_path, "dev", out=out, err=err) == 0, err.getvalue()
+    assert (
+        "  dialing   US (low_risk); GB (low_risk, high_risk_special); every other country off; "
+        "inherit: false\n"
+    ) in out.getvalue()
+
+
 def test_no_section_plans_nothing() -> None:
     env = load_environment(valid_spec(), "dev", secrets_decrypted=True)
     assert not [n for n in plan(env).nodes if n.kind.startswith("DialingPermissions")]

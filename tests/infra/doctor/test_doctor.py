@@ -177,6 +177,29 @@ def test_each_webhook_failure_is_named(
     assert "X-Twilio-Signature" in check.fix
 
 
+def test_status_callbacks_need_a_2xx_and_refuse_forgeries(app_server: Any, certs: Certs) -> None:
+    def env_for(base: str) -> Environment:
+        raw = spec(base)
+        raw["numbers"][0]["status_callback_flow"] = "call_status"
+        return load_environment(raw, "dev", secrets_decrypted=True)
+
+    good = check_webhooks(env_for(app_server("good")), "AC" + "0" * 32, TOKEN, https_post(certs.ca))
+    assert good.status == "pass", good.details
+    [callback] = [d for d in good.details if "(status callback)" in d]
+    assert callback.startswith("ok   https://localhost:")
+    assert "/voice/status" in callback
+    forged = check_webhooks(
+        env_for(app_server("forged")), "AC" + "0" * 32, TOKEN, https_post(certs.ca)
+    )
+    [callback] = [d for d in forged.details if "(status callback)" in d]
+    assert "a wrongly signed status callback got HTTP 200, not 403" in callback
+    broken = check_webhooks(
+        env_for(app_server("500")), "AC" + "0" * 32, TOKEN, https_post(certs.ca)
+    )
+    [callback] = [d for d in broken.details if "(status callback)" in d]
+    assert "HTTP 500 to a correctly signed status callback: Twilio error 11200" in callback
+
+
 def test_a_webhook_slower_than_two_seconds_fails(app_server: Any, certs: Certs) -> None:
     base = app_server("good", delay=2.3)
     env = load_environment(
