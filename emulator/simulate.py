@@ -1300,8 +1300,17 @@ def iter_trace_lines(result: Mapping[str, Any]) -> Iterator[str]:
                 " (injected)" if detail.get("injected") else ""
             )
             continue
-        pairs = " ".join(f"{k}={v}" for k, v in detail.items())
+        pairs = " ".join(f"{k}={_shown(v)}" for k, v in detail.items())
         yield f"  {event['t']:>5.0f}s {kind:<9} {pairs}"
+
+
+def _shown(value: object) -> str:
+    """A trace value: a target as `kind name (SID)`, a list comma-joined, else as is."""
+    if isinstance(value, Mapping) and {"kind", "name", "sid"} <= set(value):
+        return f"{value['kind']}:{value['name']}({value['sid']})"
+    if isinstance(value, list | tuple):
+        return ",".join(str(item) for item in value)
+    return str(value)
 
 
 __all__ = [
