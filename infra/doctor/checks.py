@@ -68,7 +68,11 @@ def webhook_targets(env: Environment) -> list[smoke.Target]:
     for app in env.applications:
         add(app.fallback_flow, first, f"application {app.name} (fallback)")
     for domain in env.sip_domains:
-        add(domain.fallback_flow, f"sip:doctor@{domain.domain_name}", f"SIP domain {domain.name}")
+        add(
+            domain.fallback_flow,
+            f"sip:doctor@{domain.domain_name}",
+            f"SIP domain {domain.name} (fallback)",
+        )
     for byoc in env.byoc_trunks:
         add(byoc.fallback_flow, first, f"BYOC trunk {byoc.name} (fallback)")
     for trunk in env.trunks:
@@ -333,7 +337,8 @@ def check_drift(env: Environment, api: Lister | None, stack: str) -> Check:
         return Check("drift", title, "fail", details=(f"drift check failed: {err}",))
     counts = ", ".join(f"{report.count(s)} {s}" for s in ("missing", "changed", "unmanaged"))
     details = [f"{counts}; {report.declared_count} declared, {report.live_count} live"]
-    for finding in report.findings[:10]:
+    ordered = sorted(report.findings, key=lambda f: not f.fails)  # failing ones first
+    for finding in ordered[:10]:
         info = "" if finding.fails else " (info)"
         details.append(f"{finding.status}{info}: {label(finding.kind)} {finding.key}")
     if len(report.findings) > 10:
