@@ -1,6 +1,6 @@
 """What a simulated call is made of: the script (who calls what, what the caller does, how each
-dialled party behaves, what the app's URLs answer) and the records it leaves (calls, recordings,
-Monitor alerts, conferences).
+dialled party behaves, what the app's URLs answer). The records it leaves (calls, recordings,
+conferences, Monitor alerts) are the account's, in the emulator's store.
 
 A :class:`CallSpec` travels as JSON (the admin API's ``POST /_admin/calls``), so it is read from
 plain mappings by :meth:`CallSpec.from_mapping`, which names the path of any bad value.
@@ -8,7 +8,6 @@ plain mappings by :meth:`CallSpec.from_mapping`, which names the path of any bad
 
 from __future__ import annotations
 
-import threading
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -256,39 +255,8 @@ def new_sid(prefix: str) -> str:
     return prefix + uuid.uuid4().hex
 
 
-class CallRecords:
-    """The conferences the simulator's calls joined (thread-safe). Calls and recordings are
-    kept in the account's state (``call``, ``call_recording``: the REST API serves them),
-    Monitor alerts in its ``alert`` table."""
-
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
-        self.conferences: dict[str, dict[str, Any]] = {}
-
-    def add(self, table: str, record: dict[str, Any]) -> dict[str, Any]:
-        with self.lock:
-            getattr(self, table)[str(record["sid"])] = record
-        return record
-
-    def conference_named(self, name: str) -> dict[str, Any] | None:
-        with self.lock:
-            for conference in self.conferences.values():
-                if conference["friendly_name"] == name and conference["status"] != "completed":
-                    return conference
-        return None
-
-    def snapshot(self) -> list[dict[str, Any]]:
-        with self.lock:
-            return list(self.conferences.values())
-
-    def clear(self) -> None:
-        with self.lock:
-            self.conferences.clear()
-
-
 __all__ = [
     "AppFault",
-    "CallRecords",
     "CallSpec",
     "CallerStep",
     "Party",

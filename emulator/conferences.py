@@ -87,6 +87,14 @@ class Conferences:
         self.log: dict[str, list[dict[str, Any]]] = {}
         self.heard: dict[str, list[str]] = {}  # call SID -> announcements it heard
         self._recorded: set[str] = set()
+        with self.store.lock:  # rooms left open by a restart have nobody in them any more
+            for _, record in list(self.store.items(CONFERENCE)):
+                if record["status"] != "completed":
+                    for participant in self._participants(str(record["sid"])):
+                        participant["status"] = "complete"
+                    record.update(
+                        status="completed", reason_conference_ended="last-participant-left"
+                    )
 
     def record_once(self, conference: Record) -> bool:
         """True once per conference, when it has ended: its recording is made then."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 
 from werkzeug.wrappers import Request, Response
 
-from emulator.calls import CallRecords, CallSpec, SpecError
+from emulator.calls import CallSpec, SpecError
 from emulator.simulate import Simulator, recording_media
 
 if TYPE_CHECKING:
@@ -47,11 +47,8 @@ class SimulatorEndpoints:
 
     def __init__(self, emulator: Emulator) -> None:
         self.emulator = emulator
-        self.records = CallRecords()
         config = emulator.config
-        self.simulator = Simulator(
-            emulator.store, config.account_sid, config.auth_token, self.records
-        )
+        self.simulator = Simulator(emulator.store, config.account_sid, config.auth_token)
 
     def is_media(self, path: str) -> bool:
         return _MEDIA.match(path) is not None

@@ -45,7 +45,7 @@ from urllib.parse import urlencode, urljoin, urlsplit
 import phonenumbers
 
 from emulator.alerts import add_alert
-from emulator.calls import AppFault, CallRecords, CallSpec, Party, SpecError, new_sid
+from emulator.calls import AppFault, CallSpec, Party, SpecError, new_sid
 from emulator.conferences import Conferences
 from emulator.outbound import Outbound
 from emulator.signing import signature
@@ -205,13 +205,11 @@ class Simulator:
         store: Store,
         account_sid: str,
         auth_token: str,
-        records: CallRecords | None = None,
         transport: Transport = urllib_transport,
     ) -> None:
         self.store = store
         self.account_sid = account_sid
         self.auth_token = auth_token
-        self.records = records or CallRecords()
         self.transport = transport
         self.outbound = Outbound(self)
         self.conferences = Conferences(self)
