@@ -8,7 +8,6 @@ from collections.abc import Callable
 from typing import Annotated, Any
 from urllib.parse import urlsplit
 
-import phonenumbers
 from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInfo, WithJsonSchema
 from pydantic_core import PydanticCustomError
 
