@@ -15,6 +15,7 @@ from typing import Any
 
 ANSWERS = ("answered", "busy", "no-answer", "failed")
 ORIGINATION = ("answered", "unreachable", "busy")
+DIRECTIONS = ("inbound", "outbound")
 CALLER_ACTIONS = ("press", "say", "silence", "message", "hangup")
 FAULTS = ("status", "timeout", "connection", "content_type", "body")
 MAX_DOCUMENTS = 50  # TwiML documents per call: a Redirect loop ends the call here
@@ -179,6 +180,12 @@ class CallSpec:
     faults: tuple[AppFault, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
     max_documents: int = MAX_DOCUMENTS
+    # Outbound (an API call to `to` from `from`, answered by `url`'s TwiML):
+    direction: str = "inbound"
+    url: str = ""
+    machine_detection: str = ""
+    answered_by: str = "human"
+    status_callback: str = ""
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Any], where: str = "call") -> CallSpec:
@@ -196,8 +203,21 @@ class CallSpec:
             "app_faults",
             "timeout",
             "max_documents",
+            "direction",
+            "url",
+            "machine_detection",
+            "answered_by",
+            "status_callback",
+            "flow",
+            "status_callback_flow",
         }
         _only(data, where, known)
+        direction = _choice(data.get("direction", "inbound"), f"{where}.direction", DIRECTIONS)
+        if direction == "outbound" and not (data.get("url") or data.get("flow")):
+            raise SpecError(f"{where}: an outbound call needs the flow (or url) that answers it")
+        detection = _text(data.get("machine_detection", ""), f"{where}.machine_detection")
+        if detection not in ("", "Enable", "DetectMessageEnd"):
+            raise SpecError(f"{where}.machine_detection: Enable or DetectMessageEnd")
         if "to" not in data:
             raise SpecError(
                 f"{where}.to: required (an owned number, a SIP URI or, with byoc_trunk, "
@@ -248,6 +268,11 @@ class CallSpec:
             max_documents=_int(
                 data.get("max_documents", MAX_DOCUMENTS), f"{where}.max_documents", 1, 500
             ),
+            direction=direction,
+            url=_text(data.get("url", ""), f"{where}.url"),
+            machine_detection=detection,
+            answered_by=_text(data.get("answered_by", "human"), f"{where}.answered_by"),
+            status_callback=_text(data.get("status_callback", ""), f"{where}.status_callback"),
         )
 
 

@@ -121,7 +121,10 @@ class SimulatorEndpoints:
             if wait is False:  # a live call: it runs on; GET /_admin/calls/<sid> waits for it
                 sid = self.simulator.place_async(spec, request.host_url)
                 return _json({"call_sid": sid, "status": "queued"}, 202)
-            result = self.simulator.place(spec, request.host_url)
+            if spec.direction == "outbound":
+                result = self.simulator.outbound.place(spec, request.host_url)
+            else:
+                result = self.simulator.place(spec, request.host_url)
         except SpecError as exc:
             return _json({"error": str(exc)}, 400)
         return _json(result)

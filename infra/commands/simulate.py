@@ -26,6 +26,7 @@ from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, a
 from infra.spec import Environment, StackFileError, load_stack_file
 from infra.spec import SpecError as StackSpecError
 from infra.twilio_http import BASE_URL_ENV
+from infra.urls import UnknownFlowError, route_for, webhook_url
 
 DEFAULT_EMULATOR = "http://127.0.0.1:4010"
 ADMIN_TOKEN_ENV = "TWILIO_EMULATOR_ADMIN_TOKEN"  # noqa: S105 - the variable's name
@@ -99,7 +100,7 @@ def simulate(
     outcomes: list[Outcome] = []
     for scenario in scenarios:
         try:
-            outcome = run(scenario, lambda call: _place(emulator, call, token))
+            outcome = run(scenario, lambda call: _place(emulator, _resolved(call, env), token))
         except Unusable as exc:
             print(f"{scenario.name}: {exc}", file=err)
             return EXIT_ERROR
@@ -123,9 +124,32 @@ def simulate(
     return EXIT_INVALID if failed else EXIT_OK
 
 
+def _resolved(call: Mapping[str, Any], env: Environment) -> Mapping[str, Any]:
+    """An outbound call's ``flow`` (and ``status_callback_flow``) as URLs of the stack's app."""
+    if call.get("direction") != "outbound":
+        return call
+    resolved = {k: v for k, v in call.items() if k not in ("flow", "status_callback_flow")}
+    if call.get("flow"):
+        resolved["url"] = webhook_url(env.public_base_url, str(call["flow"]))
+    if call.get("status_callback_flow"):
+        flow = str(call["status_callback_flow"])
+        resolved["status_callback"] = webhook_url(env.public_base_url, flow)
+    return resolved
+
+
 def _undeclared_target(call: Mapping[str, Any], env: Environment) -> str:
     """Why the call's target is not part of the stack ("" when it is declared)."""
     to = str(call.get("to", ""))
+    if call.get("direction") == "outbound":
+        caller = str(call.get("from", ""))
+        for key in ("flow", "status_callback_flow"):
+            if call.get(key):
+                try:
+                    route_for(str(call[key]))
+                except UnknownFlowError as exc:
+                    return f"call.{key}: {exc}"
+        declared = {n.e164 for n in env.numbers}
+        return "" if caller in declared else f"call.from {caller} is not a declared number"
     if call.get("byoc_trunk"):
         name = str(call["byoc_trunk"])
         names = {b.name for b in env.byoc_trunks} | {

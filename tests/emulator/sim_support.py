@@ -7,6 +7,7 @@ The emulator shares no code with the app; only the tests put them side by side.
 from __future__ import annotations
 
 import importlib.util
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -92,3 +93,15 @@ def provision_local(emu: RunningEmulator, public_base_url: str, **changes: Any) 
     )
     _drift_support().apply_spec(emu.client(), env)
     return env
+
+
+def project_copy(folder: Path, public_base_url: str) -> Path:
+    """Pulumi.yaml and Pulumi.local.yaml in ``folder``, the stack's app at ``public_base_url``."""
+    folder.mkdir(parents=True, exist_ok=True)
+    shutil.copy(ROOT / "Pulumi.yaml", folder / "Pulumi.yaml")
+    stack = (ROOT / "Pulumi.local.yaml").read_text()
+    assert "public_base_url: http://127.0.0.1:8080" in stack
+    (folder / "Pulumi.local.yaml").write_text(
+        stack.replace("http://127.0.0.1:8080", public_base_url)
+    )
+    return folder

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_support import ROOT, SCENARIOS, provision_local, serve_app
+from sim_support import ROOT, SCENARIOS, project_copy, provision_local, serve_app
 
 from emulator.testing import RunningEmulator, running_emulator
 from infra.cli import main
@@ -27,15 +27,16 @@ ALL = sorted(SCENARIOS.glob("*.yaml"))
 
 
 class Estate:
-    def __init__(self, emu: RunningEmulator, app: Any) -> None:
+    def __init__(self, emu: RunningEmulator, app: Any, project: Path) -> None:
         self.emu = emu
         self.app = app
+        self.project = project  # the local stack, its app at this test's app
 
     def run(self, *paths: Path, trace: bool = True) -> tuple[int, str, str]:
         out, err = io.StringIO(), io.StringIO()
         code = simulate(
             list(paths),
-            project_dir=ROOT,
+            project_dir=self.project,
             stack="local",
             emulator=self.emu.base_url,
             out=out,
@@ -58,7 +59,7 @@ def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     tmp = tmp_path_factory.mktemp("simulator")
     with running_emulator() as emu, serve_app(tmp, emu.auth_token) as app:
         provision_local(emu, app.base_url)
-        yield Estate(emu, app)
+        yield Estate(emu, app, project_copy(tmp / "project", app.base_url))
 
 
 def test_the_example_scenarios_exist() -> None:
@@ -101,7 +102,8 @@ def _jobs(estate: Estate) -> list[RecordingJob]:
 def test_the_cli_prints_the_trace_and_the_summary(
     estate: Estate, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    argv = ["simulate", *map(str, ALL[:2]), "--stack", "local", "--project-dir", str(ROOT)]
+    argv = ["simulate", *map(str, ALL[:2]), "--stack", "local"]
+    argv += ["--project-dir", str(estate.project)]
     code = main([*argv, "--emulator", estate.emu.base_url])
     out = capsys.readouterr().out
     assert code == 0, out
@@ -262,3 +264,23 @@ def test_scenarios_run_concurrently_against_one_emulator(estate: Estate) -> None
     for thread in threads:
         thread.join(timeout=120)
     assert results == [0, 0]
+
+
+def test_an_outbound_call_without_machine_detection_is_caught(
+    estate: Estate, tmp_path: Path
+) -> None:
+    import yaml
+
+    data = yaml.safe_load((SCENARIOS / "outbound-machine.yaml").read_text())
+    del data["call"]["machine_detection"]
+    copy = tmp_path / "outbound-no-amd.yaml"
+    copy.write_text(yaml.safe_dump(data))
+    code, out, _ = estate.run(copy)
+    assert code == 1
+    assert "request not made (in this order)" in out
+    assert "'AnsweredBy': 'machine_end_beep'" in out
+    data["call"]["from"] = "+15005550006"  # owned by the account, not declared by the stack
+    copy.write_text(yaml.safe_dump(data))
+    code, _, err = estate.run(copy)
+    assert code == 2
+    assert "is not a declared number" in err
