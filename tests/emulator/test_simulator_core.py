@@ -3,6 +3,7 @@ against scripted app answers (an in-memory transport: no sockets, no waiting).""
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -28,6 +29,7 @@ NUMBER = "+14155550100"
 XML = "text/xml; charset=utf-8"
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TWILIO = ROOT / ".cache" / "node-twilio"
+NODE_TWILIO_VERSION = "6.3.1"  # as tests/webhook_app/test_webhook_signed_url.py
 
 
 # --- parsing -----------------------------------------------------------------------------------
@@ -95,32 +97,28 @@ def test_signatures_are_accepted_by_the_sdk_and_the_app(url: str, params: dict[s
 
 @pytest.fixture(scope="session")
 def node_twilio() -> Path:
-    """The `twilio` npm package under .cache/node-twilio (installed on first use)."""
+    """The `twilio` npm package under .cache/node-twilio (shared with the webhook tests: the
+    same version, installed once under the same file lock)."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if node is None or npm is None:
         if os.environ.get("CI", "").lower() == "true":
             pytest.fail("node and npm are needed to check signatures with Twilio's Node SDK")
         pytest.skip("node and npm are needed to check signatures with Twilio's Node SDK")
     package = NODE_TWILIO / "node_modules" / "twilio"
-    if not (package / "package.json").exists():
-        result = subprocess.run(
-            [
-                npm,
-                "install",
-                "--no-audit",
-                "--no-fund",
-                "--ignore-scripts",
-                "--prefix",
-                str(NODE_TWILIO),
-                "twilio@5",
-            ],
-            capture_output=True,
-            text=True,
-            timeout=600,
-            check=False,
-        )
-        if result.returncode != 0:
-            pytest.fail(f"npm install twilio failed:\n{result.stderr}")
+    NODE_TWILIO.mkdir(parents=True, exist_ok=True)
+    with (NODE_TWILIO / ".install.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test workers share the folder: one installs
+        if not (package / "package.json").exists():
+            install = [npm, "install", "--no-audit", "--no-fund", "--ignore-scripts", "--prefix"]
+            result = subprocess.run(
+                [*install, str(NODE_TWILIO), f"twilio@{NODE_TWILIO_VERSION}"],
+                capture_output=True,
+                text=True,
+                timeout=600,
+                check=False,
+            )
+            if result.returncode != 0:
+                pytest.fail(f"npm install twilio@{NODE_TWILIO_VERSION} failed:\n{result.stderr}")
     return package
 
 
