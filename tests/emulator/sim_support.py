@@ -12,17 +12,23 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
+from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from emulator.simulate import HttpResult
 from emulator.testing import QuietRequestHandler, RunningEmulator
 from infra.spec.stackfile import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]
+APP = "https://app.test"  # the scripted app's base URL (nothing listens there)
+NUMBER = "+14155550100"
+XML = "text/xml; charset=utf-8"
 SCENARIOS = ROOT / "scenarios"
 CALLER_ID = "+14155550120"  # the local stack's main line: a number the account owns
 
@@ -105,3 +111,34 @@ def project_copy(folder: Path, public_base_url: str) -> Path:
         stack.replace("http://127.0.0.1:8080", public_base_url)
     )
     return folder
+
+
+@dataclass
+class ScriptedApp:
+    """A transport answering from a table (path -> TwiML or HttpResult), recording requests."""
+
+    pages: dict[str, str | HttpResult] = field(default_factory=dict)
+    seen: list[dict[str, Any]] = field(default_factory=list)
+    token: str = ""
+
+    def __call__(
+        self, method: str, url: str, body: bytes | None, headers: Any, timeout: float
+    ) -> HttpResult:
+        params = dict(parse_qsl(body.decode(), keep_blank_values=True)) if body else {}
+        signed_ok = RequestValidator(self.token).validate(
+            url, params if method == "POST" else {}, headers["X-Twilio-Signature"]
+        )
+        parts = urlsplit(url)
+        self.seen.append(
+            {
+                "method": method,
+                "url": url,
+                "path": parts.path,
+                "params": params,
+                "signed": signed_ok,
+            }
+        )
+        page = self.pages.get(parts.path, HttpResult(204, "text/plain", b""))
+        if isinstance(page, HttpResult):
+            return page
+        return HttpResult(200, XML, f"<Response>{page}</Response>".encode())

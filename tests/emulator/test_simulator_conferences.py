@@ -12,8 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_support import ROOT, provision_local, serve_app
-from test_simulator_core import APP, NUMBER, ScriptedApp
+from sim_support import APP, NUMBER, ROOT, ScriptedApp, provision_local, serve_app
 from twilio.base.exceptions import TwilioRestException
 
 from emulator.calls import CallSpec

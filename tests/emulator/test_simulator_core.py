@@ -9,12 +9,11 @@ import os
 import shutil
 import subprocess
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import pytest
+from sim_support import APP, NUMBER, XML, ScriptedApp
 from twilio.request_validator import RequestValidator
 
 from emulator.calls import CallSpec, SpecError
@@ -24,9 +23,6 @@ from emulator.testing import RunningEmulator, running_emulator
 from emulator.twiml_interpreter import TwimlError, parse_twiml
 from webhook_app.signature import is_valid_signature
 
-APP = "https://app.test"
-NUMBER = "+14155550100"
-XML = "text/xml; charset=utf-8"
 ROOT = Path(__file__).resolve().parents[2]
 NODE_TWILIO = ROOT / ".cache" / "node-twilio"
 NODE_TWILIO_VERSION = "6.3.1"  # as tests/webhook_app/test_webhook_signed_url.py
@@ -145,37 +141,6 @@ def test_signatures_are_accepted_by_the_node_sdk(node_twilio: Path) -> None:
 
 
 # --- an app scripted per URL -------------------------------------------------------------------
-
-
-@dataclass
-class ScriptedApp:
-    """A transport answering from a table (path -> TwiML or HttpResult), recording requests."""
-
-    pages: dict[str, str | HttpResult] = field(default_factory=dict)
-    seen: list[dict[str, Any]] = field(default_factory=list)
-    token: str = ""
-
-    def __call__(
-        self, method: str, url: str, body: bytes | None, headers: Any, timeout: float
-    ) -> HttpResult:
-        params = dict(parse_qsl(body.decode(), keep_blank_values=True)) if body else {}
-        signed_ok = RequestValidator(self.token).validate(
-            url, params if method == "POST" else {}, headers["X-Twilio-Signature"]
-        )
-        parts = urlsplit(url)
-        self.seen.append(
-            {
-                "method": method,
-                "url": url,
-                "path": parts.path,
-                "params": params,
-                "signed": signed_ok,
-            }
-        )
-        page = self.pages.get(parts.path, HttpResult(204, "text/plain", b""))
-        if isinstance(page, HttpResult):
-            return page
-        return HttpResult(200, XML, f"<Response>{page}</Response>".encode())
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 import pytest
-from test_simulator_core import APP, ScriptedApp
+from sim_support import APP, ScriptedApp
 
 from emulator.testing import RunningEmulator, running_emulator
 
