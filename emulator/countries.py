@@ -1,19 +1,21 @@
 """The countries Voice Dialing Permissions know: ISO code, name, continent, E.164 country codes.
 
 Built from `phonenumbers` (every region with a numbering plan: ISO 3166-1 alpha-2 codes plus
-Ascension `AC`, Tristan da Cunha `TA` and Kosovo `XK`, 245 in all; names from its English
-locale data, country calling codes from its metadata) and the continent table below, with
-Twilio's continent names. A new account may call low-risk numbers of the US and Canada
-(`DEFAULT_LOW_RISK`) and nothing else, as Twilio's default geo permissions do.
+Ascension `AC`, Tristan da Cunha `TA` and Kosovo `XK`, 245 in all; country calling codes from its
+metadata), English names from `country_names.json` (taken once from phonenumbers' geocoder locale
+data, whose import costs seconds at every emulator start; a test keeps the two equal) and the
+continent table below, with Twilio's continent names. A new account may call low-risk numbers of
+the US and Canada (`DEFAULT_LOW_RISK`) and nothing else, as Twilio's default geo permissions do.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from functools import cache
+from pathlib import Path
 
 import phonenumbers
-from phonenumbers import geocoder
 
 _CONTINENTS: dict[str, str] = {
     "AFRICA": (
@@ -39,8 +41,7 @@ _CONTINENTS: dict[str, str] = {
 CONTINENT_OF: dict[str, str] = {
     code: continent for continent, codes in _CONTINENTS.items() for code in codes.split()
 }
-# Regions phonenumbers' locale data has no English name for.
-_NAMES = {"AC": "Ascension Island", "TA": "Tristan da Cunha", "XK": "Kosovo"}
+NAMES_FILE = Path(__file__).with_name("country_names.json")
 # Twilio's geo permissions for a new account: low-risk numbers of the NANP home countries.
 DEFAULT_LOW_RISK = frozenset({"US", "CA"})
 
@@ -56,9 +57,10 @@ class Country:
 @cache
 def countries() -> tuple[Country, ...]:
     """Every country, sorted by ISO code."""
+    names: dict[str, str] = json.loads(NAMES_FILE.read_text(encoding="utf-8"))
     found = []
     for iso in sorted(phonenumbers.SUPPORTED_REGIONS):
-        name = _NAMES.get(iso) or geocoder._region_display_name(iso, "en", None, None) or iso
+        name = names.get(iso, iso)
         code = phonenumbers.country_code_for_region(iso)
         found.append(Country(iso, name, CONTINENT_OF.get(iso, "OTHER"), (f"+{code}",)))
     return tuple(found)
