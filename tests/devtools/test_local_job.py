@@ -31,6 +31,7 @@ def local_project(tmp_path: Path, app_port: int) -> Path:
     project["runtime"]["options"]["virtualenv"] = str(Path(sys.executable).parent.parent)
     (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
     (tmp_path / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
     doc = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
     doc["config"]["twilio-voice:environment"]["public_base_url"] = f"http://127.0.0.1:{app_port}"
     (tmp_path / "Pulumi.local.yaml").write_text(yaml.safe_dump(doc))
@@ -47,7 +48,7 @@ def test_settings_default_to_the_emulator_credentials(tmp_path: Path) -> None:
     stack.write_text(yaml.safe_dump(doc))
     settings = read_settings(project)
     assert settings == LocalSettings(
-        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, "http://127.0.0.1:18080"
+        DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, "http://127.0.0.1:18080", "+14155550120"
     )
     assert settings.app_port == 18080
     assert settings.app_host == "127.0.0.1"
@@ -111,6 +112,8 @@ def test_main_job_runs_pulumi_up_and_a_second_run_changes_nothing(tmp_path: Path
     assert "SIP domain " in out  # the per-kind listing from the kind table
     assert "-> HTTP 200" in out
     assert "<Response>" in out
+    assert "twilio-voice simulate scenarios/ivr-sales-answered.yaml" in out
+    assert "IVR to sales, answered" in out
     assert "stopped the webhook app" in out
     assert "stopped the Twilio emulator" in out
     again = run_job(project, "--emulator-port", str(free_port()))
