@@ -10,6 +10,9 @@ import argparse
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TextIO
+
+from infra.spec import Environment, SpecError, StackFileError, load_stack_file
 
 EXIT_OK = 0
 EXIT_INVALID = 1  # validate: the spec is invalid; drift: drift found
@@ -35,3 +38,31 @@ def add_stack_arguments(parser: argparse.ArgumentParser) -> None:
         default=Path.cwd(),
         help="folder with Pulumi.yaml and the stack files (default: current directory)",
     )
+
+
+def read_spec(project_dir: Path, stack: str, err: TextIO) -> Environment | None:
+    """The stack's valid spec, or None after telling `err` why not (the command then exits 2)."""
+    try:
+        return load_stack_file(project_dir, stack)
+    except StackFileError as exc:
+        print(f"{stack}: cannot read the stack: {exc}", file=err)
+    except SpecError as exc:
+        print(exc.format(), file=err)
+        print(f"{stack}: fix the spec first (`twilio-voice validate --stack {stack}`)", file=err)
+    return None
+
+
+def emit_report(
+    text: str, output: Path | None, stack: str, verdict: str, out: TextIO, err: TextIO
+) -> bool:
+    """Print a report, or write it to `output` and say so; False (after saying why) if it fails."""
+    if output is None:
+        out.write(text)
+        return True
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"{stack}: cannot write the report to {output}: {exc.strerror}", file=err)
+        return False
+    print(f"{stack}: {verdict}; report written to {output}", file=out)
+    return True

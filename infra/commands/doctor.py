@@ -15,11 +15,16 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
-from infra.commands.command import EXIT_ERROR, Command, add_stack_arguments
+from infra.commands.command import (
+    EXIT_ERROR,
+    Command,
+    add_stack_arguments,
+    emit_report,
+    read_spec,
+)
 from infra.commands.drift import stack_config
 from infra.doctor.report import FORMATS, render
 from infra.doctor.run import run_checks
-from infra.spec import SpecError, StackFileError, load_stack_file
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -46,30 +51,16 @@ def doctor(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        env = load_stack_file(project_dir, stack)
-    except StackFileError as exc:
-        print(f"{stack}: cannot read the stack: {exc}", file=err)
-        return EXIT_ERROR
-    except SpecError as exc:
-        print(exc.format(), file=err)
-        print(f"{stack}: fix the spec first (`twilio-voice validate --stack {stack}`)", file=err)
+    env = read_spec(project_dir, stack, err)
+    if env is None:
         return EXIT_ERROR
     if ca_file is not None and not ca_file.is_file():
         print(f"{stack}: --ca-file {ca_file} is not a file", file=err)
         return EXIT_ERROR
     report = run_checks(env, stack, stack_config(project_dir, stack), ca_file=ca_file, **kwargs)  # type: ignore[arg-type]
-    text = render(report, fmt)
-    if output is None:
-        out.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(f"{stack}: cannot write the report to {output}: {exc.strerror}", file=err)
-            return EXIT_ERROR
-        verdict = "healthy" if report.healthy else "problems found"
-        print(f"{stack}: {verdict}; report written to {output}", file=out)
+    verdict = "healthy" if report.healthy else "problems found"
+    if not emit_report(render(report, fmt), output, stack, verdict, out, err):
+        return EXIT_ERROR
     return report.exit_code
 
 

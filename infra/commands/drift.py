@@ -15,7 +15,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from infra.client import CONFIG_KEYS, RetryPolicy, TwilioApi, resolve_credentials
-from infra.commands.command import EXIT_ERROR, Command, add_stack_arguments
+from infra.commands.command import (
+    EXIT_ERROR,
+    Command,
+    add_stack_arguments,
+    emit_report,
+    read_spec,
+)
 from infra.drift.collect import Lister, collect_live
 from infra.drift.compare import compare
 from infra.drift.declared import declared_items
@@ -23,7 +29,7 @@ from infra.drift.kinds import NOT_COMPARED
 from infra.drift.model import DriftReport
 from infra.drift.report import FORMATS, mask_sid, render
 from infra.errors import ConfigurationError, TwilioApiError
-from infra.spec import Environment, SpecError, StackFileError, load_stack_file
+from infra.spec import Environment, StackFileError
 from infra.spec.stackfile import read_stack_config
 
 
@@ -95,14 +101,8 @@ def drift(
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    try:
-        env = load_stack_file(project_dir, stack)
-    except StackFileError as exc:
-        print(f"{stack}: cannot read the stack: {exc}", file=err)
-        return EXIT_ERROR
-    except SpecError as exc:
-        print(exc.format(), file=err)
-        print(f"{stack}: fix the spec (`python -m infra validate --stack {stack}`)", file=err)
+    env = read_spec(project_dir, stack, err)
+    if env is None:
         return EXIT_ERROR
     try:
         credentials = resolve_credentials(
@@ -128,17 +128,9 @@ def drift(
         print(f"{stack}: drift check failed: {exc}", file=err)
         return EXIT_ERROR
     report = dataclasses.replace(report, api_calls=api.calls)
-    text = render(report, fmt)
-    if output is None:
-        out.write(text)
-    else:
-        try:
-            output.write_text(text, encoding="utf-8")
-        except OSError as exc:
-            print(f"{stack}: cannot write the report to {output}: {exc.strerror}", file=err)
-            return EXIT_ERROR
-        verdict = "drift" if report.drifted else "no drift"
-        print(f"{stack}: {verdict}; report written to {output}", file=out)
+    verdict = "drift" if report.drifted else "no drift"
+    if not emit_report(render(report, fmt), output, stack, verdict, out, err):
+        return EXIT_ERROR
     return report.exit_code
 
 

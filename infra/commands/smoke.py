@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import os
+import ssl
 import sys
 import time
 import urllib.error
@@ -99,21 +100,28 @@ Post = Callable[[str, dict[str, str], str, float], tuple[int, str, str]]
 
 
 def http_post(
-    url: str, params: dict[str, str], signature: str, timeout: float
+    url: str,
+    params: dict[str, str],
+    signature: str,
+    timeout: float,
+    context: ssl.SSLContext | None = None,
 ) -> tuple[int, str, str]:
-    """(status, content type, body) of a form POST; network errors raise OSError."""
+    """(status, content type, body) of a form POST; network errors raise OSError.
+
+    `context`: the TLS trust to use (default: the system's); doctor passes a private CA's.
+    """
     request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
         url,
         data=urlencode(params).encode(),
         headers={
             "X-Twilio-Signature": signature,
             "Content-Type": "application/x-www-form-urlencoded",
-            "User-Agent": "TwilioProxy/1.1 (twilio-voice smoke)",
+            "User-Agent": "TwilioProxy/1.1 (twilio-voice)",
         },
         method="POST",
     )
     try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return (
                 response.status,
                 response.headers.get("Content-Type", ""),
@@ -135,35 +143,75 @@ def twiml_problem(body: str) -> str | None:
     return None
 
 
+def forged_signature(signature: str) -> str:
+    """A signature that differs from `signature` (its first character changed)."""
+    return ("A" if signature[:1] != "A" else "B") + signature[1:]
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """A correctly signed POST and the same POST wrongly signed, as Twilio would see them."""
+
+    status: int
+    content_type: str
+    body: str
+    seconds: float
+    forged_status: int | None  # None: no answer to the forged one
+    forged_error: str = ""
+
+
+def signed_and_forged(
+    url: str, params: dict[str, str], token: str, timeout: float, post: Post
+) -> Exchange:
+    """POST `params` signed for `url` with `token`, then with a forged signature.
+
+    OSError from the first POST propagates: no answer at all is the caller's problem to word.
+    """
+    signature = RequestValidator(token).compute_signature(url, params)
+    started = time.monotonic()
+    status, content_type, body = post(url, params, signature, timeout)
+    seconds = time.monotonic() - started
+    try:
+        forged, _, _ = post(url, params, forged_signature(signature), timeout)
+    except OSError as err:
+        return Exchange(status, content_type, body, seconds, None, str(err))
+    return Exchange(status, content_type, body, seconds, forged)
+
+
+def forged_problem(exchange: Exchange, what: str) -> str | None:
+    """The app must refuse a wrongly signed request with 403."""
+    if exchange.forged_status is None:
+        return f"no answer to a wrongly signed {what} ({exchange.forged_error})"
+    if exchange.forged_status != 403:
+        return f"a wrongly signed {what} got HTTP {exchange.forged_status}, not 403"
+    return None
+
+
 def check(
     target: Target, account_sid: str, token: str, timeout: float, post: Post = http_post
 ) -> Outcome:
     params = call_params(account_sid, target)
-    signature = RequestValidator(token).compute_signature(target.url, params)
-    problems: list[str] = []
-    started = time.monotonic()
     try:
-        status, content_type, body = post(target.url, params, signature, timeout)
+        exchange = signed_and_forged(target.url, params, token, timeout, post)
     except OSError as err:
         reason = getattr(err, "reason", err)
         return Outcome(target, (f"no answer ({reason}): Twilio error 11200",), timeout)
-    seconds = time.monotonic() - started
-    if status != 200:
-        problems.append(f"HTTP {status} to a correctly signed call: Twilio error 11200")
-    elif content_type.split(";")[0].strip().lower() not in ("text/xml", "application/xml"):
-        problems.append(f"Content-Type {content_type!r}, not text/xml: Twilio error 12300")
+    problems: list[str] = []
+    if exchange.status != 200:
+        problems.append(f"HTTP {exchange.status} to a correctly signed call: Twilio error 11200")
+    elif exchange.content_type.split(";")[0].strip().lower() not in (
+        "text/xml",
+        "application/xml",
+    ):
+        problems.append(f"Content-Type {exchange.content_type!r}, not text/xml: Twilio error 12300")
     else:
-        problem = twiml_problem(body)
+        problem = twiml_problem(exchange.body)
         if problem:
             problems.append(problem)
-    try:
-        forged, _, _ = post(target.url, params, "x" + signature[1:], timeout)
-    except OSError as err:
-        problems.append(f"no answer to a wrongly signed call ({err})")
-    else:
-        if forged != 403:
-            problems.append(f"a wrongly signed call got HTTP {forged}, not 403")
-    return Outcome(target, tuple(problems), seconds)
+    forged = forged_problem(exchange, "call")
+    if forged:
+        problems.append(forged)
+    return Outcome(target, tuple(problems), exchange.seconds)
 
 
 def report(outcomes: Iterable[Outcome], out: IO[str]) -> int:

@@ -7,17 +7,13 @@ read-only API key is enough, except that signing test webhooks needs the auth to
 
 from __future__ import annotations
 
+import functools
 import ssl
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
-
-from twilio.request_validator import RequestValidator
 
 from infra.client import Credentials
 from infra.commands import smoke
@@ -114,54 +110,25 @@ def check_status_callback(
         "CallStatus": "completed",
         "CallDuration": "1",
     }
-    signature = RequestValidator(token).compute_signature(target.url, params)
-    started = time.monotonic()
     try:
-        status, _, _ = post(target.url, params, signature, timeout)
+        exchange = smoke.signed_and_forged(target.url, params, token, timeout, post)
     except OSError as err:
         return [f"no answer ({getattr(err, 'reason', err)}): Twilio error 11200"], timeout
-    seconds = time.monotonic() - started
     problems = []
-    if not 200 <= status < 300:
-        problems.append(f"HTTP {status} to a correctly signed status callback: Twilio error 11200")
-    try:
-        forged, _, _ = post(target.url, params, "x" + signature[1:], timeout)
-    except OSError as err:
-        problems.append(f"no answer to a wrongly signed status callback ({err})")
-    else:
-        if forged != 403:
-            problems.append(f"a wrongly signed status callback got HTTP {forged}, not 403")
-    return problems, seconds
+    if not 200 <= exchange.status < 300:
+        problems.append(
+            f"HTTP {exchange.status} to a correctly signed status callback: Twilio error 11200"
+        )
+    forged = smoke.forged_problem(exchange, "status callback")
+    if forged:
+        problems.append(forged)
+    return problems, exchange.seconds
 
 
 def https_post(ca_file: Path | None) -> Post:
     """`smoke.http_post` with the CA bundle the TLS check trusts (a private CA in tests)."""
     context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
-
-    def post(
-        url: str, params: dict[str, str], signature: str, timeout: float
-    ) -> tuple[int, str, str]:
-        request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
-            url,
-            data=urlencode(params).encode(),
-            headers={
-                "X-Twilio-Signature": signature,
-                "Content-Type": "application/x-www-form-urlencoded",
-                "User-Agent": "TwilioProxy/1.1 (twilio-voice doctor)",
-            },
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-                return (
-                    response.status,
-                    response.headers.get("Content-Type", ""),
-                    response.read(1 << 20).decode("utf-8", errors="replace"),
-                )
-        except urllib.error.HTTPError as err:
-            return err.code, err.headers.get("Content-Type", "") if err.headers else "", ""
-
-    return post
+    return functools.partial(smoke.http_post, context=context)
 
 
 def check_webhooks(env: Environment, account_sid: str, token: str | None, post: Post) -> Check:

@@ -232,7 +232,7 @@ def test_invalid_spec_exit_2(account: Account) -> None:
     assert code == 2
     assert out == ""
     assert "edge" in err
-    assert "python -m infra validate --stack local" in err
+    assert "twilio-voice validate --stack local" in err
 
 
 def test_only_gets_are_sent(account: Account) -> None:
