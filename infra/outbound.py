@@ -15,7 +15,8 @@
   lost may have dialled someone, and dialling them twice is worse than reporting it.
 - `machine_detection` (`Enable` or `DetectMessageEnd`) asks Twilio to detect answering
   machines: the flow then receives `AnsweredBy` (`human`, `machine_start`,
-  `machine_end_beep`…) and decides (leave a voicemail drop, or hang up).
+  `machine_end_beep`…) and decides: the app's `outbound_call` flow leaves a voicemail drop on
+  a machine, gives a person the IVR and hangs up on a fax or `unknown`.
 """
 
 from __future__ import annotations

@@ -34,6 +34,11 @@ _RECORDING_STATUSES = frozenset({"in-progress", "completed", "absent", "failed"}
 # whole action URL, so a caller cannot change it, and no store write can be lost on the way.
 RETRIES_PARAM = "retries"
 _FAILED_CALL_STATUSES = frozenset({"busy", "no-answer", "failed", "canceled"})
+# Answering-machine detection's verdicts (AnsweredBy): Enable answers machine_start as soon as
+# it hears a machine; DetectMessageEnd waits for the greeting's end (beep, silence, other).
+MACHINE_ANSWERS = frozenset(
+    {"machine_start", "machine_end_beep", "machine_end_silence", "machine_end_other"}
+)
 _CALL_STATUSES = _FAILED_CALL_STATUSES | {
     "queued",
     "initiated",
@@ -146,6 +151,12 @@ class Flows:
                 recording_callback=self._recording_callback,
             ),
             "voicemail_done": self._render("voicemail_done", menu=menu, message=f.voicemail_thanks),
+            "voicemail_drop": self._render(
+                "voicemail_drop",
+                menu=menu,
+                message=f.voicemail_drop_message,
+                url=f.voicemail_drop_url,
+            ),
             "voice_fallback": self._render(
                 "voice_fallback", message=f.fallback_message, **operator
             ),
@@ -191,6 +202,7 @@ class Flows:
             "voicemail_done": self.voicemail_done,
             "voice_fallback": self.voice_fallback,
             "trunk_disaster_recovery": self.trunk_disaster_recovery,
+            "outbound_call": self.outbound_call,
             "call_status": self.call_status,
             "recording_status": self.recording_status,
         }
@@ -429,6 +441,27 @@ class Flows:
         if number is None:
             return self.voicemail(req)
         return self._fixed["disaster_recovery"]
+
+    # --- outbound calls --------------------------------------------------------------------
+
+    def outbound_call(self, req: CallRequest) -> Twiml:
+        """An outbound call answered: branch on answering-machine detection's ``AnsweredBy``.
+
+        A machine gets the voicemail drop and the call hangs up (with ``DetectMessageEnd`` the
+        request comes after the greeting's beep, so the whole message is recorded); a person,
+        or a call placed without detection (no ``AnsweredBy``), gets the IVR prompt; a fax or
+        an undecided ``unknown`` (and any other verdict) is hung up on.
+        """
+        req.require("CallSid")
+        answered_by = req.params.get("AnsweredBy", "")
+        if answered_by in MACHINE_ANSWERS:
+            self._outcome.labels("outbound_call", "voicemail_drop").inc()
+            return self._fixed["voicemail_drop"]
+        if answered_by in ("", "human"):
+            self._outcome.labels("outbound_call", "human").inc()
+            return self.ivr_main(req)
+        self._outcome.labels("outbound_call", "hangup").inc()
+        return self._fixed["call_completed"]
 
     # --- callbacks (at-least-once delivery: dedupe) ----------------------------------------
 

@@ -47,6 +47,8 @@ ROUTES: tuple[Route, ...] = (
     Route("voicemail_done", "/voice/voicemail/done", kind="action"),
     Route("voice_fallback", "/voice/fallback"),
     Route("trunk_disaster_recovery", "/voice/trunk/disaster-recovery"),
+    # An outbound call (REST, with machine detection): AnsweredBy -> voicemail drop, IVR, hang up
+    Route("outbound_call", "/voice/outbound"),
     Route("call_status", "/voice/status", kind="status_callback"),
     Route("recording_status", "/voice/recording/status", kind="recording_callback"),
     Route("healthz", "/healthz", ("GET",), kind="operational"),

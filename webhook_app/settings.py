@@ -150,6 +150,12 @@ class FlowSettings(_Model):
     voicemail_prompt: str = "Please leave a message after the tone."
     voicemail_max_seconds: int = Field(default=120, ge=5, le=3600)
     voicemail_thanks: str = "Thank you. Goodbye."
+    # outbound_call answered by a machine: this message is left (a <Say>), or the recording at
+    # voicemail_drop_url is played instead when set; then the call hangs up.
+    voicemail_drop_message: str = (
+        "Hello, this is a message from our team. Please call us back. Thank you. Goodbye."
+    )
+    voicemail_drop_url: str | None = None
     dedupe_ttl_seconds: int = Field(default=86_400, ge=60)
 
     @model_validator(mode="after")
@@ -167,6 +173,13 @@ class FlowSettings(_Model):
                     f"({', '.join(sorted(self.sip_users)) or 'none defined'})"
                 )
         return self
+
+    @field_validator("voicemail_drop_url")
+    @classmethod
+    def _drop_url(cls, value: str | None) -> str | None:
+        if value and not value.startswith(("https://", "http://")):
+            raise ValueError(f"{value!r} must be an https:// URL of a recording Twilio can fetch")
+        return value or None
 
     @field_validator("operator_number", "disaster_recovery_number", "dial_region", mode="before")
     @classmethod

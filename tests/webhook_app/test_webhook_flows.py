@@ -131,6 +131,13 @@ CASES = [
         {},
         flows=FlowSettings(),
     ),
+    Case("outbound_voicemail_drop", "/voice/outbound", {"AnsweredBy": "machine_end_beep"}),
+    Case(
+        "outbound_voicemail_drop_recording",
+        "/voice/outbound",
+        {"AnsweredBy": "machine_end_silence"},
+        flows=FlowSettings(voicemail_drop_url="https://media.example.com/drop.mp3"),
+    ),
 ]
 
 

@@ -283,6 +283,7 @@ def test_every_template_is_well_formed_for_any_text(
             "recording_callback": target,
         },
         "voicemail_done": {"menu": menu, "message": message},
+        "voicemail_drop": {"menu": menu, "message": message, "url": None},
         "voice_fallback": {
             "menu": menu,
             "message": message,
@@ -320,6 +321,7 @@ def test_every_template_is_covered() -> None:
         "conference_leg",
         "voicemail_prompt",
         "voicemail_done",
+        "voicemail_drop",
         "voice_fallback",
         "trunk_disaster_recovery",
     }
