@@ -5,10 +5,11 @@ This is the only module that touches ``environ`` and ``start_response``.
 Twilio signs the URL the stack configured: ``PUBLIC_BASE_URL`` + route path (the join
 ``infra.urls`` makes, ``webhook_app.routes.join_url``) + the query. The signature is checked
 against that URL first, whatever Host or port the request arrived on; the URL rebuilt from the
-request is only a second candidate. Behind a reverse proxy ``TRUSTED_PROXY_HOPS`` may name the
-number of proxies in front of the app: werkzeug's ``ProxyFix`` then takes scheme, host and prefix
-for that second candidate from that many ``X-Forwarded-*`` hops. With the default 0, forwarded
-headers are ignored (a client could forge them), as ``ProxyFix``'s own docs advise.
+request is only a second candidate, and only when its host is ``PUBLIC_BASE_URL``'s (scheme, port
+and path prefix may differ, as behind a TLS proxy). Behind a reverse proxy ``TRUSTED_PROXY_HOPS``
+may name the number of proxies in front of the app: werkzeug's ``ProxyFix`` then takes scheme, host
+and prefix for that second candidate from that many ``X-Forwarded-*`` hops. With the default 0,
+forwarded headers are ignored (a client could forge them), as ``ProxyFix``'s own docs advise.
 """
 
 from __future__ import annotations
@@ -151,6 +152,10 @@ class WebhookApp:
         self._metrics_token = metrics_token.get_secret_value().encode() if metrics_token else None
         self._metrics_elsewhere = settings.metrics_port is not None  # on the metrics listener
         self._public_base = settings.public_base_url
+        # The second candidate may differ from PUBLIC_BASE_URL in scheme, port and path prefix
+        # (a TLS proxy, a mount point), never in host: a signature Twilio made for another host
+        # of the same account (staging, a request bin) must not pass with a forged Host header.
+        self._public_host = (urlsplit(settings.public_base_url).hostname or "").lower()
         self._public_urls: dict[str, str] = {}  # PATH_INFO -> PUBLIC_BASE_URL + path
         self._foreign_origins: set[str] = set()  # request origins already warned about
         self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
@@ -254,8 +259,10 @@ class WebhookApp:
         if matching_url(self._tokens, (public,), signed, signature, algorithm) is None:
             # Second candidate: the URL the request arrived on (ProxyFix applied), if another.
             derived = request_url(environ)
-            if derived == public or not matching_url(
-                self._tokens, (derived,), signed, signature, algorithm
+            if (
+                derived == public
+                or (urlsplit(derived).hostname or "").lower() != self._public_host
+                or not matching_url(self._tokens, (derived,), signed, signature, algorithm)
             ):
                 self._refuse(flow, "does not match", public, derived)
                 raise Forbidden("X-Twilio-Signature does not match this URL and body")

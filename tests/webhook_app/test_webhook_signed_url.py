@@ -187,7 +187,8 @@ def test_the_request_url_is_a_second_candidate_and_warned_about_once(
 ) -> None:
     stream = io.StringIO()
     client = _app(store, "https://voice.example.test", stream)
-    arrival = "http://10.0.0.5:8080"
+    # Same host, another scheme and port: what a misconfigured TLS proxy produces.
+    arrival = "http://voice.example.test:8080"
     signature = RequestValidator(TOKEN).compute_signature(arrival + "/voice/inbound", call_params)
     for _ in range(3):
         response = _post(client, arrival, "/voice/inbound", "", call_params, signature)
@@ -196,6 +197,29 @@ def test_the_request_url_is_a_second_candidate_and_warned_about_once(
     [warning] = [w for w in warnings if "arrived on" in w["msg"]]
     assert warning["url_signed"] == arrival + "/voice/inbound"
     assert warning["public_url"] == "https://voice.example.test/voice/inbound"
+
+
+@pytest.mark.parametrize(
+    "other_host", ["https://staging.example.test", "http://10.0.0.5:8080", "https://VOICE.example"]
+)
+def test_a_signature_for_another_host_of_the_account_is_refused_whatever_the_host_header(
+    store: SqliteStore, call_params: dict[str, str], other_host: str
+) -> None:
+    """A genuine Twilio request to staging (same account, same token), replayed here with its
+    own Host header, must not pass as the second candidate (the audit's forged-Host replay)."""
+    client = _app(store, "https://voice.example.test", io.StringIO())
+    signature = RequestValidator(TOKEN).compute_signature(
+        other_host + "/voice/status", {**call_params, "CallStatus": "completed"}
+    )
+    replayed = _post(
+        client,
+        other_host,
+        "/voice/status",
+        "",
+        {**call_params, "CallStatus": "completed"},
+        signature,
+    )
+    assert replayed.status_code == 403
 
 
 def test_a_403_logs_the_urls_checked_never_the_token_or_signature(
