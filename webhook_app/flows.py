@@ -108,6 +108,7 @@ class Flows:
         self._failures = metrics.call_failures
         self._log = logger or logging.getLogger(LOGGER_NAME)
         self._recording_callback = url_for("recording_status", settings.public_base_url)
+        self._conference_callback = url_for("conference_status", settings.public_base_url)
         self._prompted = self._outcome.labels("ivr_main", "prompted")
         # TwiML that depends on the settings only is rendered once, here: a call reuses it
         # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
@@ -204,6 +205,7 @@ class Flows:
             "trunk_disaster_recovery": self.trunk_disaster_recovery,
             "outbound_call": self.outbound_call,
             "call_status": self.call_status,
+            "conference_status": self.conference_status,
             "recording_status": self.recording_status,
         }
 
@@ -367,6 +369,7 @@ class Flows:
             label=label,
             room=room,
             recording_callback=self._recording_callback,
+            conference_callback=self._conference_callback,
         )
 
     def conference_transfer(self, req: CallRequest) -> Twiml:
@@ -492,6 +495,35 @@ class Flows:
         if status in _FAILED_CALL_STATUSES or event.error_code:
             labels = (_label(status, _CALL_STATUSES), error_code_label(event.error_code))
             self._failures.labels("call_status", *labels).inc()
+        return _ACK
+
+    def conference_status(self, req: CallRequest) -> Twiml:
+        """Conference status callback: queue each event once (``source: conference``).
+
+        One event is ConferenceSid + StatusCallbackEvent + the participant's CallSid (none for
+        ``conference-start``/``-end`` without one) + its SequenceNumber (numbered per room by
+        Twilio; the Timestamp when there is none): a redelivery of it is a duplicate, a second
+        mute of the same participant is not.
+        """
+        p = req.params
+        conference, name = req.require("ConferenceSid"), req.require("StatusCallbackEvent")
+        sid, sequence = p.get("CallSid", ""), p.get("SequenceNumber", "")
+        stamp = p.get("Timestamp", "")
+        event = CallEvent(
+            call_sid=sid,
+            status=name,
+            timestamp=stamp or sequence,
+            source="conference",
+            conference_sid=conference,
+            sequence_number=sequence,
+            participant_label=p.get("ParticipantLabel", ""),
+            reason=p.get("ReasonConferenceEnded", ""),
+        )
+        key = f"{conference}:conference-{name}:{sid}:{sequence or stamp}"
+        if not self._store.claim(key, self._f.dedupe_ttl_seconds, event):
+            self._outcome.labels("conference_status", "duplicate").inc()
+            return _ACK
+        self._outcome.labels("conference_status", "processed").inc()
         return _ACK
 
     def recording_status(self, req: CallRequest) -> Twiml:

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit, urlunsplit
 
 # twiml: answers a call (a voice, fallback or disaster-recovery URL may point here);
 # action: continues a flow the app's own TwiML started (<Gather>/<Dial>/<Record> action);
-# status_callback: takes a resource's call progress events (a statusCallback URL);
+# status_callback: takes progress events (a resource's or a call's statusCallback URL; the
+# conference rooms' own statusCallback);
 # recording_callback: takes recording events (the app's own recordingStatusCallback);
 # operational: for monitoring, not for Twilio (no signature).
 RouteKind = Literal["twiml", "action", "status_callback", "recording_callback", "operational"]
@@ -50,6 +51,8 @@ ROUTES: tuple[Route, ...] = (
     # An outbound call (REST, with machine detection): AnsweredBy -> voicemail drop, IVR, hang up
     Route("outbound_call", "/voice/outbound"),
     Route("call_status", "/voice/status", kind="status_callback"),
+    # the warm-transfer rooms' statusCallback (twiml/conference_leg.xml): conference events
+    Route("conference_status", "/voice/conference/status", kind="status_callback"),
     Route("recording_status", "/voice/recording/status", kind="recording_callback"),
     Route("healthz", "/healthz", ("GET",), kind="operational"),
     Route("metrics", "/metrics", ("GET",), kind="operational"),

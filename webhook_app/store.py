@@ -63,9 +63,13 @@ class CallEvent:
     """What Twilio told about a call: a status callback, a fallback request or a dial's end.
 
     ``source`` says which: ``status`` (a status callback: ``duration`` is its CallDuration),
-    ``fallback`` (a voice fallback or trunk disaster-recovery URL was requested) or ``dial``
+    ``fallback`` (a voice fallback or trunk disaster-recovery URL was requested), ``dial``
     (a ``<Dial>`` ended: ``duration`` is DialCallDuration, ``sip_response_code`` its
-    DialSipResponseCode). The diagnostics are empty where Twilio sent nothing.
+    DialSipResponseCode) or ``conference`` (a conference status callback: ``status`` is its
+    StatusCallbackEvent, ``call_sid`` the participant's call, empty for a room event that
+    names none; ``conference_sid``, ``sequence_number``, ``participant_label`` and, at
+    ``conference-end``, ``reason`` are set). The diagnostics are empty where Twilio sent
+    nothing.
     """
 
     call_sid: str
@@ -79,6 +83,10 @@ class CallEvent:
     parent_call_sid: str = ""
     dial_call_sid: str = ""
     dial_call_status: str = ""
+    conference_sid: str = ""
+    sequence_number: str = ""
+    participant_label: str = ""
+    reason: str = ""
 
     def encode(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"))

@@ -275,6 +275,7 @@ def test_every_template_is_well_formed_for_any_text(
             "label": message,
             "room": target,
             "recording_callback": message,
+            "conference_callback": target,
         },
         "voicemail_prompt": {
             "menu": menu,
