@@ -17,7 +17,14 @@ from urllib.parse import urlencode
 from werkzeug.exceptions import BadRequest
 
 from webhook_app import ivr
-from webhook_app.addresses import called_number, conference_room, dialable_number, sip_user
+from webhook_app.addresses import (
+    called_number,
+    conference_room,
+    dialable_number,
+    mask_phone,
+    sip_user,
+)
+from webhook_app.dialing import refusal
 from webhook_app.logs import LOGGER_NAME
 from webhook_app.metrics import Metrics
 from webhook_app.rendering import Renderer, Twiml, route_urls
@@ -152,6 +159,7 @@ class Flows:
                 recording_callback=self._recording_callback,
             ),
             "voicemail_done": self._render("voicemail_done", menu=menu, message=f.voicemail_thanks),
+            "dial_refused": self._render("ivr_goodbye", menu=menu, message=f.dial_refused_message),
             "voicemail_drop": self._render(
                 "voicemail_drop",
                 menu=menu,
@@ -288,13 +296,32 @@ class Flows:
         )
 
     def sip_inbound(self, req: CallRequest) -> Twiml:
-        """A call to the SIP domain: dial the SIP user in ``To``, or the number it spells."""
+        """A call to the SIP domain: dial the SIP user in ``To``, or the number it spells.
+
+        The number is the caller's choice: premium-rate, shared-cost and non-geographic
+        numbers, and countries outside ``dial_countries``, get a spoken refusal and a hang-up
+        (``webhook_app.dialing``), with the reason logged.
+        """
         user = sip_user(req.require("To"))
         if user is not None and user in self._f.sip_users:
             self._outcome.labels("sip_inbound", "sip_user").inc()
             return self._dial_sip_user(user)
         number = dialable_number(user, self._f.dial_region) if user is not None else None
         if number is not None:
+            refused = refusal(number, self._f.dial_countries)
+            if refused is not None:
+                self._outcome.labels("sip_inbound", "dial_refused").inc()
+                self._log.warning(
+                    "dial refused: a SIP user dialled a number the app does not put through",
+                    extra={
+                        "flow": req.flow,
+                        "call_sid": req.call_sid,
+                        "reason": refused.reason,
+                        "country": refused.country,
+                        "to": mask_phone(number),
+                    },
+                )
+                return self._fixed["dial_refused"]
             self._outcome.labels("sip_inbound", "pstn").inc()
             return self._dial_number(number, then="message")
         self._outcome.labels("sip_inbound", "rejected").inc()

@@ -145,6 +145,11 @@ class FlowSettings(_Model):
     # ISO region whose dialling rules apply to SIP users and BYOC numbers written without "+"
     # ("US": 4155550100, 14155550100, 011442071838750). Unset: only +E.164 is dialled.
     dial_region: str | None = None
+    # ISO codes of the countries a SIP user may dial out to; unset: every country. Premium-rate,
+    # shared-cost and non-geographic numbers are refused either way (webhook_app/dialing.py),
+    # with dial_refused_message spoken.
+    dial_countries: tuple[str, ...] | None = None
+    dial_refused_message: str = "Sorry, calls to that number are not allowed. Goodbye."
     no_answer_message: str = "Nobody is available to take your call. Please try again later."
     fallback_message: str = "We are sorry, we are having technical difficulties."
     voicemail_prompt: str = "Please leave a message after the tone."
@@ -202,6 +207,21 @@ class FlowSettings(_Model):
                 f"{value!r} is not a known region; use an ISO 3166 code such as US or GB"
             )
         return value.upper()
+
+    @field_validator("dial_countries")
+    @classmethod
+    def _countries(cls, value: tuple[str, ...] | None) -> tuple[str, ...] | None:
+        if value is None:
+            return None
+        codes = []
+        for code in value:
+            if code.upper() not in phonenumbers.SUPPORTED_REGIONS:
+                raise ValueError(
+                    f"{code!r} is not a country with a numbering plan; use ISO 3166 codes such "
+                    "as US, CA or GB"
+                )
+            codes.append(code.upper())
+        return tuple(dict.fromkeys(codes))
 
     @field_validator("byoc_routes")
     @classmethod

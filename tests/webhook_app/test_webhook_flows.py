@@ -90,6 +90,11 @@ CASES = [
     Case("sip_inbound_pstn", "/voice/sip/inbound", {"To": "sip:+14155550123@acme.sip.twilio.com"}),
     Case("sip_inbound_unknown", "/voice/sip/inbound", {"To": "sip:mallory@acme.sip.twilio.com"}),
     Case(
+        "sip_inbound_premium_refused",
+        "/voice/sip/inbound",
+        {"To": "sip:+19002345678@acme.sip.twilio.com"},
+    ),
+    Case(
         "dial_status_completed",
         "/voice/dial/status?then=pstn&user=alice",
         {"DialCallStatus": "completed"},
