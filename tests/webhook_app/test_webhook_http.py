@@ -115,7 +115,11 @@ def test_json_body_that_is_not_an_object_of_text_is_400(twilio: Twilio, body: st
 def test_behind_a_proxy_validates_the_external_url(
     make_twilio: AppFactory, call_params: dict[str, str]
 ) -> None:
-    twilio = make_twilio(make_settings(trusted_proxy_hops=1))
+    # PUBLIC_BASE_URL names the public host but not its scheme: only the forwarded URL matches
+    # (the second candidate may differ from it in scheme, port and prefix, never in host).
+    twilio = make_twilio(
+        make_settings(trusted_proxy_hops=1, public_base_url="http://voice.example.com")
+    )
     external = "https://voice.example.com"
     signature = twilio.sign(external + "/voice/inbound", call_params)
     forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "voice.example.com"}
@@ -136,6 +140,26 @@ def test_forwarded_headers_are_ignored_without_trusted_hops(
     signature = twilio.sign("https://attacker.example/voice/inbound", call_params)
     forged = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "attacker.example"}
     response = twilio.post("/voice/inbound", call_params, signature=signature, headers=forged)
+    assert response.status_code == 403
+
+
+def test_a_trusted_proxy_cannot_carry_another_hosts_signature(
+    make_twilio: AppFactory, call_params: dict[str, str]
+) -> None:
+    # nginx forwards the client's own Host as X-Forwarded-Host: a genuine signature Twilio made
+    # for another host of the account (staging) must still be refused.
+    twilio = make_twilio(
+        make_settings(trusted_proxy_hops=1, public_base_url="https://voice.example.com")
+    )
+    signature = twilio.sign("https://staging.example.com/voice/inbound", call_params)
+    forwarded = {"X-Forwarded-Proto": "https", "X-Forwarded-Host": "staging.example.com"}
+    response = twilio.post(
+        "/voice/inbound",
+        call_params,
+        signature=signature,
+        headers=forwarded,
+        base="http://10.0.0.5:8080",
+    )
     assert response.status_code == 403
 
 
@@ -412,7 +436,9 @@ def test_behind_a_proxy_the_forwarded_port_and_prefix_are_part_of_the_signed_url
     make_twilio: AppFactory, call_params: dict[str, str]
 ) -> None:
     # Twilio signs the URL it was given, port and path prefix included.
-    twilio = make_twilio(make_settings(trusted_proxy_hops=1))
+    twilio = make_twilio(
+        make_settings(trusted_proxy_hops=1, public_base_url="https://voice.example.com")
+    )
     external = "https://voice.example.com:8443/app"
     forwarded = {
         "X-Forwarded-Proto": "https",
