@@ -13,11 +13,13 @@ from urllib.parse import urlsplit, urlunsplit
 
 # twiml: answers a call (a voice, fallback or disaster-recovery URL may point here);
 # action: continues a flow the app's own TwiML started (<Gather>/<Dial>/<Record> action);
-# status_callback: takes progress events (a resource's or a call's statusCallback URL; the
-# conference rooms' own statusCallback);
+# status_callback: takes call progress events (a resource's or a call's statusCallback URL);
+# conference_callback: takes the app's own conference rooms' statusCallback events;
 # recording_callback: takes recording events (the app's own recordingStatusCallback);
 # operational: for monitoring, not for Twilio (no signature).
-RouteKind = Literal["twiml", "action", "status_callback", "recording_callback", "operational"]
+RouteKind = Literal[
+    "twiml", "action", "status_callback", "conference_callback", "recording_callback", "operational"
+]
 
 
 @dataclass(frozen=True)
@@ -52,7 +54,8 @@ ROUTES: tuple[Route, ...] = (
     Route("outbound_call", "/voice/outbound"),
     Route("call_status", "/voice/status", kind="status_callback"),
     # the warm-transfer rooms' statusCallback (twiml/conference_leg.xml): conference events
-    Route("conference_status", "/voice/conference/status", kind="status_callback"),
+    # The app's own conference legs point here; a call's status callback never may.
+    Route("conference_status", "/voice/conference/status", kind="conference_callback"),
     Route("recording_status", "/voice/recording/status", kind="recording_callback"),
     Route("healthz", "/healthz", ("GET",), kind="operational"),
     Route("metrics", "/metrics", ("GET",), kind="operational"),

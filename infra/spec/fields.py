@@ -90,6 +90,7 @@ _KIND_IS: dict[RouteKind, str] = {
     "twiml": "answers a call with TwiML",
     "action": "continues a flow the app's own TwiML started",
     "status_callback": "takes call progress events",
+    "conference_callback": "takes the app's own conference events",
     "recording_callback": "takes the app's own recording events",
     "operational": "is for monitoring",
 }

@@ -158,6 +158,13 @@ CASES: list[Case] = [
         "progress events: use call_status",
     ),
     Case(
+        "flow-conference-events-as-status-callback",
+        set_("numbers[0].status_callback_flow", "conference_status"),
+        "numbers[0].status_callback_flow",
+        "flow 'conference_status' takes the app's own conference events; a status callback URL "
+        "receives call progress events: use call_status",
+    ),
+    Case(
         "flow-recording-as-status-callback",
         set_("numbers[0].status_callback_flow", "recording_status"),
         "numbers[0].status_callback_flow",
