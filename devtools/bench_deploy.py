@@ -25,10 +25,10 @@ from typing import Any
 
 import yaml
 
+from devtools.emulator_testing import RunningEmulator, emulator_process
 from devtools.engine import Engine, changes
 from devtools.estates import scale_spec
 from devtools.pulumi_cli import ROOT, ensure_cli
-from emulator.testing import RunningEmulator, emulator_process
 
 STACK = "local"
 

@@ -121,7 +121,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         config.auth_token if config.auth_token == DEFAULT_AUTH_TOKEN else "(from TWILIO_AUTH_TOKEN)"
     )
     numbers = len(emulator.store.tables["incoming_phone_number"])
-    # The first line is machine-read by emulator.testing (port 0 -> the bound port).
+    # The first line is machine-read by devtools.emulator_testing (port 0 -> the bound port).
     print(f"emulator listening on http://{args.host}:{server.port}", flush=True)
     print(f"  TWILIO_API_BASE_URL=http://{args.host}:{server.port}", flush=True)
     print(f"  account SID: {config.account_sid}  auth token: {token_note}", flush=True)

@@ -18,10 +18,10 @@ from typing import Any
 import pytest
 import yaml
 
+from devtools.emulator_testing import RunningEmulator
 from devtools.engine import Engine
 from devtools.pulumi_cli import find_cli, install_advice
 from emulator.numbers import numbers_in_files
-from emulator.testing import RunningEmulator
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_KEY = "twilio-voice:environment"

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from engine_support import ROOT, StackProject, make_project, stack_numbers
 
-from emulator.testing import running_emulator
+from devtools.emulator_testing import running_emulator
 
 pytestmark = pytest.mark.engine
 EXTRA_NUMBER = "+14155550177"  # owned by the account, declared by no stack

@@ -29,9 +29,9 @@ from engine_support import (
     stack_numbers,
 )
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from devtools.engine import changes
 from emulator.faults import FaultConfig
-from emulator.testing import RunningEmulator, running_emulator
 
 pytestmark = pytest.mark.engine
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from engine_support import make_project, stack_numbers
 
-from emulator.testing import running_emulator
+from devtools.emulator_testing import running_emulator
 
 pytestmark = pytest.mark.engine
 

@@ -25,8 +25,8 @@ from engine_support import (
     prod_emulator_options,
 )
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from devtools.engine import changes
-from emulator.testing import RunningEmulator, running_emulator
 
 pytestmark = pytest.mark.engine
 STUDIO_NUMBER = "+14155550188"

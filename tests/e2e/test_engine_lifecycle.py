@@ -15,8 +15,8 @@ from typing import Any
 import pytest
 from engine_support import StackProject, counts, live, make_project, stack_numbers
 
+from devtools.emulator_testing import running_emulator
 from devtools.engine import changes
-from emulator.testing import running_emulator
 
 pytestmark = pytest.mark.engine
 

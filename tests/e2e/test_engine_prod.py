@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 from engine_support import ROOT, make_prod_project, prod_emulator_options
 
+from devtools.emulator_testing import running_emulator
 from devtools.engine import changes
-from emulator.testing import running_emulator
 
 pytestmark = pytest.mark.engine
 POLICY_CONFIG = str(ROOT / "infra" / "policy" / "config.json")

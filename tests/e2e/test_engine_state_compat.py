@@ -19,8 +19,8 @@ from pathlib import Path
 import pytest
 from engine_support import ROOT, cli_bin
 
+from devtools.emulator_testing import running_emulator
 from devtools.engine import Engine, changes
-from emulator.testing import running_emulator
 
 pytestmark = pytest.mark.engine
 FIXTURE = Path(__file__).parent / "fixtures" / "state-7c9e661"

@@ -27,7 +27,7 @@ from engine_support import (
 from werkzeug.serving import make_server
 from workflow_support import run_step, step
 
-from emulator.testing import running_emulator
+from devtools.emulator_testing import running_emulator
 from webhook_app import get_app
 
 pytestmark = pytest.mark.engine

@@ -19,8 +19,8 @@ from typing import Any
 import pytest
 from engine_support import make_project, stack_numbers
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from devtools.provider_host import PROVIDER_KEY, DynamicHost
-from emulator.testing import RunningEmulator, running_emulator
 
 pytestmark = pytest.mark.engine
 PROJECT = "twilio-voice"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 
 
 @pytest.fixture

@@ -21,8 +21,8 @@ from urllib.parse import parse_qsl, urlsplit
 from twilio.request_validator import RequestValidator
 from werkzeug.serving import make_server
 
+from devtools.emulator_testing import QuietRequestHandler, RunningEmulator
 from emulator.simulate import HttpResult
-from emulator.testing import QuietRequestHandler, RunningEmulator
 from infra.spec.stackfile import load_stack_file
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -11,7 +11,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from emulator.testing import RunningEmulator, emulator_process, running_emulator
+from devtools.emulator_testing import RunningEmulator, emulator_process, running_emulator
 
 PASSWORD = "IWasAtSignal2018"
 

@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 import requests
 
+from devtools.emulator_testing import RunningEmulator
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig, is_loopback
-from emulator.testing import RunningEmulator
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 
 PASSWORD = "IWasAtSignal2018"
 
@@ -313,7 +313,7 @@ def test_routes_fetch_and_update_voice_region(account: Any, client: Any) -> None
 
 
 def test_state_survives_restart(tmp_path: Any) -> None:
-    from emulator.testing import running_emulator
+    from devtools.emulator_testing import running_emulator
 
     state = tmp_path / "state.json"
     with running_emulator(state_path=state) as first:
@@ -323,7 +323,7 @@ def test_state_survives_restart(tmp_path: Any) -> None:
 
 
 def test_api_key_auth(emu: RunningEmulator) -> None:
-    from emulator.testing import running_emulator
+    from devtools.emulator_testing import running_emulator
 
     key, secret = "SK" + "1" * 32, "key-secret"
     with running_emulator(api_keys={key: secret}) as keyed:

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from twilio.base.exceptions import TwilioRestException
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 
 
 def test_countries_are_a_realistic_list(client: Any) -> None:

@@ -9,7 +9,7 @@ import pytest
 import requests
 from twilio.base.exceptions import TwilioRestException
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 
 PASSWORD = "IWasAtSignal2018"
 

@@ -11,10 +11,10 @@ import requests
 from twilio.base.exceptions import TwilioRestException
 from werkzeug.test import Client
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from emulator.app import Emulator
 from emulator.config import EmulatorConfig
 from emulator.faults import FaultConfig, Faults
-from emulator.testing import RunningEmulator, running_emulator
 
 CONFIG = EmulatorConfig()
 AUTH = {

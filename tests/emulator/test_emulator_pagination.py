@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from emulator.catalog import BY_NAME
-from emulator.testing import RunningEmulator, running_emulator
 
 ITEMS = 2600
 

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 from sim_support import ROOT, provision_local, serve_app
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.client import TwilioApi, resolve_credentials
 from infra.commands.call import call
 from infra.outbound import CallPlacer

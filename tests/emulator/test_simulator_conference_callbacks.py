@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sim_support import project_copy, provision_local, serve_app
 
-from emulator.testing import running_emulator
+from devtools.emulator_testing import running_emulator
 from infra.commands.transfer import transfer
 
 DEADLINE = 20.0

@@ -15,8 +15,8 @@ import pytest
 from sim_support import APP, NUMBER, ROOT, ScriptedApp, provision_local, serve_app
 from twilio.base.exceptions import TwilioRestException
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from emulator.calls import CallSpec
-from emulator.testing import RunningEmulator, running_emulator
 from infra.commands.transfer import transfer
 
 DEADLINE = 20.0  # seconds any wait for a background leg may take at most

@@ -16,10 +16,10 @@ import pytest
 from sim_support import APP, NUMBER, XML, ScriptedApp
 from twilio.request_validator import RequestValidator
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from emulator.calls import CallSpec, SpecError
 from emulator.signing import signature
 from emulator.simulate import APPLICATION_ERROR, HttpResult
-from emulator.testing import RunningEmulator, running_emulator
 from emulator.twiml_interpreter import TwimlError, parse_twiml
 from webhook_app.signature import is_valid_signature
 

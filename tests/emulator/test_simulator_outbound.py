@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 import pytest
 from sim_support import APP, ScriptedApp
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 
 FROM = "+14155550100"
 TO = "+14155550177"

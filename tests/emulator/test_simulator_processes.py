@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from sim_support import CALLER_ID, ROOT, SCENARIOS, provision_local
 
-from emulator.testing import RunningEmulator, emulator_process
+from devtools.emulator_testing import RunningEmulator, emulator_process
 
 
 def _free_port() -> int:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from sim_support import ROOT, SCENARIOS, project_copy, provision_local, serve_app
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.cli import main
 from infra.commands.simulate import simulate
 from webhook_app.store import RecordingJob

@@ -23,7 +23,7 @@ from doctor_support import (
     write_stack,
 )
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.client import Credentials
 from infra.commands.doctor import doctor
 from infra.doctor.checks import check_edge_region, check_webhooks, https_post

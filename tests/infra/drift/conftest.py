@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from drift_support import API_KEY, API_SECRET, EXTRA_NUMBER, ROOT, Account, apply_spec
 
-from emulator.testing import running_emulator
+from devtools.emulator_testing import running_emulator
 from infra.spec import Environment, load_stack_file
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 from infra.spec import Environment
 from infra.urls import optional_webhook
 

@@ -11,8 +11,8 @@ import pytest
 import yaml
 from drift_support import ROOT
 
+from devtools.emulator_testing import running_emulator
 from emulator.numbers import generated_numbers
-from emulator.testing import running_emulator
 from infra.commands.drift import drift
 
 DECLARED = 1000

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.commands.drift import drift
 from infra.commands.import_stack import import_stack
 from infra.commands.validate import validate

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.client import RetryPolicy, TwilioApi, resolve_credentials
 from infra.resources import PROVIDERS
 from infra.resources.base import TwilioProvider

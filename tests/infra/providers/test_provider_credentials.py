@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from pulumi.dynamic import Config, ConfigureRequest
 
-from emulator.testing import RunningEmulator, running_emulator
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.errors import AccountMismatchError, ConfigurationError, TwilioApiError
 from infra.resources import PROVIDERS
 from infra.resources.base import TwilioProvider

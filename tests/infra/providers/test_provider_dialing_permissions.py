@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 from infra.resources.base import TwilioProvider
 from infra.resources.kind import PROVIDER_KEY
 

@@ -9,8 +9,8 @@ from typing import Any
 import grpc
 import pytest
 
+from devtools.emulator_testing import RunningEmulator, running_emulator
 from devtools.provider_host import UNKNOWN, DynamicHost, serialize_provider
-from emulator.testing import RunningEmulator, running_emulator
 from infra.resources import CredentialListProvider, CredentialProvider
 
 PROJECT = "twilio-voice"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 from infra.errors import ProviderError
 from infra.resources.base import TwilioProvider
 

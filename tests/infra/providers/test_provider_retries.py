@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from emulator.testing import RunningEmulator
+from devtools.emulator_testing import RunningEmulator
 from infra.client import RetryPolicy
 from infra.errors import NotFoundError, TwilioApiError
 from infra.resources.base import TwilioProvider
