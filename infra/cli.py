@@ -11,6 +11,7 @@ import sys
 from collections.abc import Callable, Sequence
 
 from infra.commands import (
+    app_config,
     call,
     doctor,
     drift,
@@ -30,6 +31,7 @@ COMMANDS: tuple[Command, ...] = (
     drift.COMMAND,
     schema.COMMAND,
     smoke.COMMAND,
+    app_config.COMMAND,
     simulate.COMMAND,
     doctor.COMMAND,
     call.COMMAND,
