@@ -68,10 +68,13 @@ def _flag(value: str | None, default: bool) -> bool:
 class Event:
     """One conference status callback to send (after the state lock is released)."""
 
-    def __init__(self, url: str, method: str, params: dict[str, str]) -> None:
+    def __init__(
+        self, url: str, method: str, params: dict[str, str], entry: dict[str, Any] | None = None
+    ) -> None:
         self.url = url
         self.method = method
         self.params = params
+        self.entry = entry  # the event log's entry: gets the app's answer once sent
 
 
 class Conferences:
@@ -140,9 +143,12 @@ class Conferences:
         self, conference: Record, name: str, participant: Record | None = None, **extra: str
     ) -> list[Event]:
         sid = str(conference["sid"])
-        self.log.setdefault(sid, []).append(
-            {"event": name, "call_sid": participant["call_sid"] if participant else None, **extra}
-        )
+        entry: dict[str, Any] = {
+            "event": name,
+            "call_sid": participant["call_sid"] if participant else None,
+            **extra,
+        }
+        self.log.setdefault(sid, []).append(entry)
         callback = self.callbacks.get(sid)
         if callback is None or name not in callback[2]:
             return []
@@ -168,7 +174,8 @@ class Conferences:
             )
             if participant.get("label"):
                 params["ParticipantLabel"] = str(participant["label"])
-        return [Event(callback[0], callback[1], params)]
+        entry.update(sequence_number=sequence, label=params.get("ParticipantLabel"), callback=None)
+        return [Event(callback[0], callback[1], params, entry)]
 
     def _send(self, events: Sequence[Event]) -> None:
         """POST (or GET) each event, signed; a failure is a Monitor alert (never raised)."""
@@ -186,6 +193,9 @@ class Conferences:
                 }
                 body = urlencode(pairs).encode()
                 result = sim.transport("POST", event.url, body, headers, 15.0)
+            if event.entry is not None:  # what the app answered (GET /_admin/calls shows it)
+                with self.store.lock:
+                    event.entry["callback"] = result.error or result.status
             if result.error or not 200 <= result.status < 300:
                 with self.store.lock:
                     add_alert(

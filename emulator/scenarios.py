@@ -16,6 +16,11 @@ One scenario per file::
         - {path: /voice/menu, params: {Digits: "1"}, status: 200}
       alerts: []                        # the default: any Monitor alert fails the scenario
 
+A warm transfer adds ``transfer: {from, agent, supervisor, coach}`` (the legs
+`twilio-voice transfer` places once the caller waits in a conference room) and
+``expect.conference: {participants: [{label, muted, hold, coaching}], events: [...]}``; the
+runner (``infra.commands.simulate``) adds the room to the result as ``conference``.
+
 :func:`check` compares a call's result (``emulator.simulate.Simulator.place``) with the
 expectations and returns what failed, in words.
 """
@@ -44,7 +49,12 @@ _EXPECT_KEYS = {
     "recordings",
     "alerts",
     "fallback",
+    "conference",
 }
+_TRANSFER_KEYS = {"from", "agent", "supervisor", "coach"}
+_CONFERENCE_KEYS = {"participants", "events"}
+_PARTICIPANT_KEYS = {"label", "muted", "hold", "coaching"}
+_EVENT_KEYS = {"event", "label"}
 _REQUEST_KEYS = {"purpose", "path", "method", "status", "query", "params", "error", "url"}
 _DIAL_KEYS = {"to", "noun", "answer", "status", "from"}
 
@@ -65,6 +75,8 @@ class Scenario:
     path: Path | None
     call: Mapping[str, Any]
     expect: Mapping[str, Any] = field(default_factory=dict)
+    # Once the caller waits in a conference room: the legs `twilio-voice transfer` places.
+    transfer: Mapping[str, Any] | None = None
 
     @property
     def spec(self) -> CallSpec:
@@ -76,9 +88,11 @@ def parse(data: object, path: Path | None = None) -> Scenario:
     where = path.name if path else "scenario"
     if not isinstance(data, Mapping):
         raise SpecError(f"{where}: a scenario is a mapping with name, call and expect")
-    unknown = sorted(set(data) - {"name", "description", "call", "expect"})
+    unknown = sorted(set(data) - {"name", "description", "call", "expect", "transfer"})
     if unknown:
-        raise SpecError(f"{where}: unknown keys {unknown}; known: call, description, expect, name")
+        raise SpecError(
+            f"{where}: unknown keys {unknown}; known: call, description, expect, name, transfer"
+        )
     call = data.get("call")
     if not isinstance(call, Mapping):
         raise SpecError(f"{where}: call: required, a mapping (to, from, caller, parties...)")
@@ -90,8 +104,30 @@ def parse(data: object, path: Path | None = None) -> Scenario:
     if bad:
         raise SpecError(f"{where}: expect: unknown keys {bad}; known: {sorted(_EXPECT_KEYS)}")
     _check_expect_shape(expect, f"{where}: expect")
+    transfer = data.get("transfer")
+    if transfer is not None:
+        _check_transfer(transfer, call, f"{where}: transfer")
     name = data.get("name") or (path.stem if path else "scenario")
-    return Scenario(str(name), path, dict(call), dict(expect))
+    return Scenario(str(name), path, dict(call), dict(expect), dict(transfer) if transfer else None)
+
+
+def _check_transfer(transfer: object, call: Mapping[str, Any], where: str) -> None:
+    if not isinstance(transfer, Mapping):
+        raise SpecError(f"{where}: a mapping of {sorted(_TRANSFER_KEYS)}")
+    extra = sorted(set(transfer) - _TRANSFER_KEYS)
+    if extra:
+        raise SpecError(f"{where}: unknown keys {extra}; known: {sorted(_TRANSFER_KEYS)}")
+    for key in ("from", "agent"):
+        if not isinstance(transfer.get(key), str) or not transfer[key]:
+            raise SpecError(f"{where}.{key}: required, a number (E.164) or sip: URI")
+    if "supervisor" in transfer and not isinstance(transfer["supervisor"], str):
+        raise SpecError(f"{where}.supervisor: a number (E.164) or sip: URI")
+    if not isinstance(transfer.get("coach", False), bool):
+        raise SpecError(f"{where}.coach: true or false")
+    if transfer.get("coach") and not transfer.get("supervisor"):
+        raise SpecError(f"{where}.coach: needs a supervisor")
+    if call.get("direction", "inbound") != "inbound":
+        raise SpecError(f"{where}: only an inbound call waits in a transfer room")
 
 
 def load(path: Path) -> Scenario:
@@ -145,6 +181,31 @@ def _check_expect_shape(expect: Mapping[str, Any], where: str) -> None:
     fallback = expect.get("fallback")
     if fallback is not None and not isinstance(fallback, Mapping):
         raise SpecError(f"{where}.fallback: null (no fallback) or {{error_code: 11200}}")
+    if "conference" in expect:
+        _check_conference_shape(expect["conference"], f"{where}.conference")
+
+
+def _check_conference_shape(conference: object, where: str) -> None:
+    if not isinstance(conference, Mapping):
+        raise SpecError(f"{where}: a mapping of {sorted(_CONFERENCE_KEYS)}")
+    extra = sorted(set(conference) - _CONFERENCE_KEYS)
+    if extra:
+        raise SpecError(f"{where}: unknown keys {extra}; known: {sorted(_CONFERENCE_KEYS)}")
+    for key, known in (("participants", _PARTICIPANT_KEYS), ("events", _EVENT_KEYS)):
+        value = conference.get(key, [])
+        if not isinstance(value, list):
+            raise SpecError(f"{where}.{key}: a list")
+        for i, item in enumerate(value):
+            if key == "events" and isinstance(item, str):
+                continue
+            if not isinstance(item, Mapping) or not item:
+                raise SpecError(f"{where}.{key}[{i}]: a mapping of {sorted(known)}")
+            bad = sorted(set(item) - known)
+            if bad:
+                raise SpecError(f"{where}.{key}[{i}]: unknown keys {bad}; known: {sorted(known)}")
+            for flag in ("muted", "hold", "coaching"):
+                if flag in item and not isinstance(item[flag], bool):
+                    raise SpecError(f"{where}.{key}[{i}].{flag}: true or false")
 
 
 # --- checking ---------------------------------------------------------------------------------
@@ -256,6 +317,70 @@ def check(result: Mapping[str, Any], expect: Mapping[str, Any]) -> list[str]:
             failures.append("expected the fallback URL to be requested; it was not")
         elif want_fb is not None and got_fb is not None and not _matches(got_fb, want_fb):
             failures.append(f"fallback: expected {_describe(want_fb)}, got {_describe(got_fb)}")
+    if "conference" in expect or "conference" in result:
+        failures += _check_conference(result.get("conference"), expect.get("conference") or {})
+    return failures
+
+
+def _label_is(label: object, want: object) -> bool:
+    """``agent`` matches the app's ``agent-<call SID tail>`` labels too."""
+    text, wanted = _text(label), _text(want)
+    return text == wanted or text.startswith(wanted + "-")
+
+
+def _check_conference(room: Mapping[str, Any] | None, want: Mapping[str, Any]) -> list[str]:
+    """The transfer room: participants present (as they were once every leg joined), its
+    status callbacks delivered in order, each answered 2xx by the app and sent once."""
+    if not room or not room.get("sid"):
+        why = (room or {}).get("error") or "the call was in no conference room"
+        return [f"conference: {why}"]
+    failures = [f"conference: {problem}" for problem in room.get("problems", [])]
+    present: list[Mapping[str, Any]] = list(room.get("participants", []))
+    for item in want.get("participants", []):
+        same = [p for p in present if _label_is(p.get("label"), item.get("label", ""))]
+        if "label" not in item:
+            same = present
+        flags = {k: v for k, v in item.items() if k != "label"}
+        if not any(all(p.get(k) is v for k, v in flags.items()) for p in same):
+            got = [
+                f"{p.get('label')} muted={p.get('muted')} hold={p.get('hold')} "
+                f"coaching={p.get('coaching')}"
+                for p in present
+            ]
+            failures.append(
+                f"conference participant not present: {_describe(item)} "
+                f"(present: {got or 'nobody'})"
+            )
+    sent = [e for e in room.get("events", []) if "callback" in e]
+    for event in sent:
+        answer = event.get("callback")
+        if not (isinstance(answer, int) and 200 <= answer < 300):
+            failures.append(
+                f"conference callback {event.get('event')} (#{event.get('sequence_number')}) "
+                f"answered {answer or 'nothing'}"
+            )
+    keys = [(e.get("event"), e.get("call_sid"), e.get("sequence_number")) for e in sent]
+    if len(set(keys)) != len(keys):
+        failures.append("conference callbacks: an event was sent more than once")
+    wanted = [{"event": e} if isinstance(e, str) else dict(e) for e in want.get("events", [])]
+    rows = [{"event": e.get("event"), "label": e.get("label") or ""} for e in sent]
+    position = 0
+    for item in wanted:
+        for offset, row in enumerate(rows[position:]):
+            if row["event"] == item["event"] and (
+                "label" not in item or _label_is(row["label"], item["label"])
+            ):
+                position += offset + 1
+                break
+        else:
+            made = ", ".join(
+                f"{r['event']}({r['label']})" if r["label"] else r["event"] for r in rows
+            )
+            failures.append(
+                f"conference callback not sent (in this order): {_describe(item)} "
+                f"(sent: {made or 'none'})"
+            )
+            break
     return failures
 
 
@@ -282,15 +407,39 @@ class Outcome:
         )
         if trace:
             yield from iter_trace_lines(result)
+            yield from _conference_lines(result.get("conference"))
         for failure in self.failures:
             yield f"  expected: {failure}"
+
+
+def _conference_lines(room: Mapping[str, Any] | None) -> Iterator[str]:
+    if not room:
+        return
+    for line in room.get("transfer", []):
+        yield f"  transfer   {line}"
+    if not room.get("sid"):
+        return
+    yield f"  conference {room.get('sid')} {room.get('name')}: {room.get('status')}"
+    for p in room.get("participants", []):
+        yield (
+            f"    participant {p.get('label')} {p.get('call_sid')} muted={p.get('muted')} "
+            f"hold={p.get('hold')} coaching={p.get('coaching')}"
+        )
+    for e in room.get("events", []):
+        answer = e.get("callback", "not sent (not asked for)")
+        who = f" {e.get('label')}" if e.get("label") else ""
+        yield f"    event #{e.get('sequence_number', '-')} {e.get('event')}{who} -> {answer}"
 
 
 Placer = Callable[[Mapping[str, Any]], Mapping[str, Any]]
 
 
 def run(scenario: Scenario, place: Placer) -> Outcome:
-    """Place the scenario's call with ``place`` (call mapping -> result) and check it."""
+    """Place the scenario's call with ``place`` (call mapping -> result) and check it.
+
+    A scenario with ``transfer`` or ``expect.conference`` needs a placer that keeps the call
+    live in its conference room and adds the room (``result["conference"]``).
+    """
     result = place(scenario.call)
     return Outcome(scenario, result, check(result, scenario.expect))
 

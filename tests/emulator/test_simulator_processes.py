@@ -95,7 +95,7 @@ def test_simulate_against_running_processes(
             "--project-dir",
             str(project),
         ],
-        env={**os.environ, "TWILIO_API_BASE_URL": emulator.base_url},
+        env={**os.environ, **emulator.env()},  # a transfer scenario calls the REST API
         capture_output=True,
         text=True,
         timeout=300,

@@ -42,6 +42,7 @@ class Estate:
             out=out,
             err=err,
             trace=trace,
+            environ=self.emu.env(),  # the transfer's REST credentials
         )
         return code, out.getvalue(), err.getvalue()
 
@@ -71,6 +72,8 @@ def test_the_example_scenarios_exist() -> None:
         "byoc-route",
         "trunk-disaster-recovery",
         "app-500-fallback",
+        "warm-transfer",
+        "outbound-machine",
     } <= names
 
 
@@ -284,3 +287,99 @@ def test_an_outbound_call_without_machine_detection_is_caught(
     code, _, err = estate.run(copy)
     assert code == 2
     assert "is not a declared number" in err
+
+
+# --- the warm transfer: the legs placed while the caller waits in the room ----------------------
+
+WARM = SCENARIOS / "warm-transfer.yaml"
+
+
+def test_the_warm_transfer_callbacks_are_stored_once_by_the_app(estate: Estate) -> None:
+    code, out, _ = estate.run(WARM)
+    assert code == 0, out
+    (sid,) = {line.split()[1] for line in out.splitlines() if line.startswith("  conference CF")}
+    stored = [e for e in estate.app.store.call_events() if e.conference_sid == sid]
+    sent = [line for line in out.splitlines() if line.startswith("    event #")]
+    assert len(sent) == len(stored) == 8
+    keys = [(e.status, e.call_sid, e.sequence_number) for e in stored]
+    assert len(set(keys)) == len(keys)
+    assert all(e.source == "conference" for e in stored)
+    (supervisor,) = [line for line in out.splitlines() if "participant supervisor-" in line]
+    assert "muted=True" in supervisor
+
+
+def test_a_warm_transfer_with_an_unmuted_supervisor_is_caught(estate: Estate) -> None:
+    """The app's supervisor leg joins unmuted (its TwiML's muted="true" dropped)."""
+    from werkzeug.wrappers import Response
+
+    inner = estate.app.wsgi
+
+    def unmuted(environ: Any, start_response: Any) -> Any:
+        query = environ.get("QUERY_STRING", "")
+        if environ["PATH_INFO"] == "/voice/transfer" and "leg=supervisor" in query:
+            response = Response.from_app(inner, environ)
+            twiml = response.get_data().replace(b'muted="true"', b'muted="false"')
+            response.set_data(twiml)
+            return response(environ, start_response)
+        return inner(environ, start_response)
+
+    estate.app.wsgi = unmuted
+    try:
+        code, out, _ = estate.run(WARM)
+    finally:
+        estate.app.wsgi = inner
+    assert code == 1
+    assert "FAIL Warm transfer" in out
+    assert "conference participant not present: label=supervisor, muted=True" in out
+
+
+def test_a_warm_transfer_without_the_agent_leg_is_caught(estate: Estate, tmp_path: Path) -> None:
+    """No transfer placed (the caller waits alone), then an agent who never answers."""
+    import yaml
+
+    data = yaml.safe_load(WARM.read_text())
+    del data["transfer"]
+    copy = tmp_path / "no-agent.yaml"
+    copy.write_text(yaml.safe_dump(data, sort_keys=False))
+    code, out, _ = estate.run(copy)
+    assert code == 1
+    assert "conference participant not present: label=agent, muted=False" in out
+    assert "conference callback not sent (in this order): event=conference-start" in out
+    estate.emu.admin.request("PUT", "/calls/outbound", {"parties": {"+14155550141": "busy"}})
+    try:
+        code, out, _ = estate.run(WARM)
+    finally:
+        estate.emu.admin.request("PUT", "/calls/outbound", {"parties": {}})
+    assert code == 1
+    assert "conference: 1 leg(s) did not join within 20 s" in out
+    assert "conference participant not present: label=agent, muted=False" in out
+
+
+def test_transfer_and_conference_keys_are_validated(estate: Estate, tmp_path: Path) -> None:
+    import yaml
+
+    base = yaml.safe_load(WARM.read_text())
+    for change, message in (
+        ({"transfer": {**base["transfer"], "agnet": "+1"}}, "transfer: unknown keys ['agnet']"),
+        ({"transfer": {"from": "+14155550120"}}, "transfer.agent: required"),
+        ({"transfer": {**base["transfer"], "coach": "yes"}}, "transfer.coach: true or false"),
+        (
+            {"expect": {"conference": {"participant": []}}},
+            "expect.conference: unknown keys ['participant']",
+        ),
+        (
+            {"expect": {"conference": {"participants": [{"label": "x", "mute": True}]}}},
+            "participants[0]: unknown keys ['mute']",
+        ),
+    ):
+        copy = tmp_path / "bad-transfer.yaml"
+        copy.write_text(yaml.safe_dump({**base, **change}))
+        code, _, err = estate.run(copy)
+        assert code == 2, err
+        assert message in err
+    copy.write_text(
+        yaml.safe_dump({**base, "transfer": {**base["transfer"], "from": "+15005550006"}})
+    )
+    code, _, err = estate.run(copy)
+    assert code == 2
+    assert "not a number the stack declares" in err
