@@ -58,6 +58,21 @@ def run(args: argparse.Namespace) -> int:
     )
 
 
+def stack_placer(
+    project_dir: Path, stack: str, environ: Mapping[str, str], err: TextIO, cps: float = 1.0
+) -> CallPlacer | None:
+    """The stack's `CallPlacer` (its spec, credentials and `TWILIO_API_BASE_URL`), or None
+    after telling `err` why not (the command then exits 2)."""
+    try:
+        env = load_stack_file(project_dir, stack)
+        credentials = resolve_credentials(stack_config(project_dir, stack), environ)
+        api = TwilioApi(credentials, base_url=environ.get("TWILIO_API_BASE_URL") or None)
+        return CallPlacer(api, env, cps=cps)
+    except (StackFileError, SpecError, ConfigurationError, OutboundError) as exc:
+        print(f"{stack}: {exc}", file=err)
+        return None
+
+
 def call(
     project_dir: Path,
     stack: str,
@@ -72,17 +87,10 @@ def call(
     out: TextIO,
     err: TextIO,
 ) -> int:
-    try:
-        env = load_stack_file(project_dir, stack)
-        credentials = resolve_credentials(
-            stack_config(project_dir, stack), os.environ if environ is None else environ
-        )
-    except (StackFileError, SpecError, ConfigurationError) as exc:
-        print(f"{stack}: {exc}", file=err)
+    placer = stack_placer(project_dir, stack, os.environ if environ is None else environ, err, cps)
+    if placer is None:
         return EXIT_ERROR
-    base_url = (os.environ if environ is None else environ).get("TWILIO_API_BASE_URL") or None
     try:
-        placer = CallPlacer(TwilioApi(credentials, base_url=base_url), env, cps=cps)
         for callee in callees:  # refuse the whole batch before dialling anyone
             placer.form(
                 callee,

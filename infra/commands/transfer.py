@@ -19,12 +19,11 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, TextIO
 
-from infra.client import TwilioApi, resolve_credentials
+from infra.client import TwilioApi
+from infra.commands.call import stack_placer
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
-from infra.commands.drift import stack_config
-from infra.errors import ConfigurationError, TwilioApiError
-from infra.outbound import CallPlacer, OutboundError
-from infra.spec import SpecError, StackFileError, load_stack_file
+from infra.errors import TwilioApiError
+from infra.outbound import OutboundError
 
 FLOW = "conference_transfer"
 COACH_WAIT_SECONDS = 30.0
@@ -76,14 +75,10 @@ def transfer(
     if coach and not supervisor:
         print(f"{stack}: --coach needs --supervisor", file=err)
         return EXIT_ERROR
-    try:
-        env = load_stack_file(project_dir, stack)
-        credentials = resolve_credentials(stack_config(project_dir, stack), environ)
-    except (StackFileError, SpecError, ConfigurationError) as exc:
-        print(f"{stack}: {exc}", file=err)
+    placer = stack_placer(project_dir, stack, environ, err)
+    if placer is None:
         return EXIT_ERROR
-    api = TwilioApi(credentials, base_url=environ.get("TWILIO_API_BASE_URL") or None)
-    placer = CallPlacer(api, env)
+    api = placer.api
     legs = [("agent", agent)] + ([("supervisor", supervisor)] if supervisor else [])
     try:
         for leg, to in legs:  # refuse before dialling anyone
