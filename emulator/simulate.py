@@ -266,16 +266,11 @@ class Simulator:
         if number.get("voice_application_sid"):
             source = self._one("application", str(number["voice_application_sid"]))
             kind, sid = "application", str(source["sid"])
-        return Target(
+        return _voice_target(
             kind,
-            sid,
+            source,
             str(source.get("friendly_name") or sid),
-            voice_url=str(source.get("voice_url") or ""),
-            voice_method=str(source.get("voice_method") or "POST"),
-            fallback_url=str(source.get("voice_fallback_url") or ""),
-            fallback_method=str(source.get("voice_fallback_method") or "POST"),
-            status_callback=str(source.get("status_callback") or ""),
-            status_callback_method=str(source.get("status_callback_method") or "POST"),
+            ("status_callback", "status_callback_method"),
             caller_id_lookup=bool(number.get("voice_caller_id_lookup")),
             number=e164,
             extra={"number_sid": str(number["sid"])},
@@ -286,16 +281,11 @@ class Simulator:
         domain = self.store.find("sip_domain", "domain_name", host)
         if domain is None:
             raise SpecError(f"call.to: {uri}: no SIP domain {host!r} in this account")
-        return Target(
+        return _voice_target(
             "sip_domain",
-            str(domain["sid"]),
+            domain,
             str(domain.get("friendly_name") or domain["domain_name"]),
-            voice_url=str(domain.get("voice_url") or ""),
-            voice_method=str(domain.get("voice_method") or "POST"),
-            fallback_url=str(domain.get("voice_fallback_url") or ""),
-            fallback_method=str(domain.get("voice_fallback_method") or "POST"),
-            status_callback=str(domain.get("voice_status_callback_url") or ""),
-            status_callback_method=str(domain.get("voice_status_callback_method") or "POST"),
+            ("voice_status_callback_url", "voice_status_callback_method"),
             extra={"domain_name": host},
         )
 
@@ -307,16 +297,11 @@ class Simulator:
                 break
         if trunk is None:
             raise SpecError(f"call.byoc_trunk: no BYOC trunk named or with SID {name!r}")
-        return Target(
+        return _voice_target(
             "byoc_trunk",
-            str(trunk["sid"]),
+            trunk,
             str(trunk.get("friendly_name") or trunk["sid"]),
-            voice_url=str(trunk.get("voice_url") or ""),
-            voice_method=str(trunk.get("voice_method") or "POST"),
-            fallback_url=str(trunk.get("voice_fallback_url") or ""),
-            fallback_method=str(trunk.get("voice_fallback_method") or "POST"),
-            status_callback=str(trunk.get("status_callback_url") or ""),
-            status_callback_method=str(trunk.get("status_callback_method") or "POST"),
+            ("status_callback_url", "status_callback_method"),
             caller_id_lookup=bool(trunk.get("cnam_lookup_enabled")),
         )
 
@@ -1191,6 +1176,25 @@ class Simulator:
             "fallback": call.fallback,
             "trace": call.trace,
         }
+
+
+def _voice_target(
+    kind: str, record: Record, name: str, status: tuple[str, str], **more: Any
+) -> Target:
+    """A Target with record's voice URLs and methods (status: its status callback's fields)."""
+    url, method = status
+    return Target(
+        kind,
+        str(record["sid"]),
+        name,
+        voice_url=str(record.get("voice_url") or ""),
+        voice_method=str(record.get("voice_method") or "POST"),
+        fallback_url=str(record.get("voice_fallback_url") or ""),
+        fallback_method=str(record.get("voice_fallback_method") or "POST"),
+        status_callback=str(record.get(url) or ""),
+        status_callback_method=str(record.get(method) or "POST"),
+        **more,
+    )
 
 
 def _formatted(number: str) -> str:
