@@ -28,6 +28,7 @@ import yaml
 from devtools.emulator_testing import RunningEmulator, emulator_process
 from devtools.engine import Engine, changes
 from devtools.estates import scale_spec
+from devtools.projects import lay_out
 from devtools.pulumi_cli import ROOT, ensure_cli
 
 STACK = "local"
@@ -54,12 +55,8 @@ class Row:
 
 
 def scratch_project(folder: Path, numbers: int) -> None:
-    """Pulumi.yaml (this interpreter's virtualenv), `infra/` linked, a generated local stack."""
-    folder.mkdir(parents=True)
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    project["runtime"]["options"]["virtualenv"] = sys.prefix
-    (folder / "Pulumi.yaml").write_text(yaml.safe_dump(project, sort_keys=False))
-    (folder / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
+    """The users' project layout (devtools.projects) with a generated local stack."""
+    lay_out(folder)
     doc = {"config": {"twilio-voice:environment": scale_spec(numbers)}}
     (folder / f"Pulumi.{STACK}.yaml").write_text(yaml.safe_dump(doc, sort_keys=False))
 

@@ -117,12 +117,6 @@ class Engine:
         data: dict[str, Any] = json.loads(self.run("stack", "export", "--stack", stack).stdout)
         return data
 
-    def outputs(self, stack: str) -> dict[str, Any]:
-        data: dict[str, Any] = json.loads(
-            self.run("stack", "output", "--stack", stack, "--json").stdout
-        )
-        return data
-
     def resources(self, stack: str) -> list[dict[str, Any]]:
         """The resources in the stack's state (custom resources only, no stack/component)."""
         deployment = self.export(stack).get("deployment", {})

@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from devtools.local_job import LocalSettings, pretty_xml, read_settings
+from devtools.projects import lay_out
 from devtools.pulumi_cli import find_cli
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,11 +27,7 @@ def free_port() -> int:
 
 def local_project(tmp_path: Path, app_port: int) -> Path:
     """Pulumi.yaml + Pulumi.local.yaml with the app moved to `app_port`."""
-    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
-    # the program's virtualenv: the one running the tests (it has `infra` installed)
-    project["runtime"]["options"]["virtualenv"] = str(Path(sys.executable).parent.parent)
-    (tmp_path / "Pulumi.yaml").write_text(yaml.safe_dump(project))
-    (tmp_path / "infra").symlink_to(ROOT / "infra", target_is_directory=True)
+    lay_out(tmp_path)  # .venv is the test's own virtualenv (it has `infra` installed)
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios", target_is_directory=True)
     doc = yaml.safe_load((ROOT / "Pulumi.local.yaml").read_text())
     doc["config"]["twilio-voice:environment"]["public_base_url"] = f"http://127.0.0.1:{app_port}"

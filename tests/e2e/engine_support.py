@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import os
-import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,6 +19,7 @@ import yaml
 
 from devtools.emulator_testing import RunningEmulator
 from devtools.engine import Engine
+from devtools.projects import lay_out
 from devtools.pulumi_cli import find_cli, install_advice
 from emulator.numbers import numbers_in_files
 
@@ -121,20 +121,7 @@ def make_project(
     change: Callable[[dict[str, Any]], None] | None = None,
 ) -> StackProject:
     """Copy `stack` into a scratch project, create the stack, set its secrets with the CLI."""
-    folder = tmp_path / "project"
-    folder.mkdir(parents=True)
-    # The layout users have: Pulumi.yaml naming `.venv` (here a link to the test's virtualenv,
-    # which has the project installed), the program folder `infra/` and the policy pack in it.
-    (folder / ".venv").symlink_to(sys.prefix, target_is_directory=True)
-    (folder / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (folder / "infra" / "policy").mkdir(parents=True)
-    for name in (
-        "infra/__main__.py",
-        "infra/policy/__main__.py",
-        "infra/policy/PulumiPolicy.yaml",
-        "infra/policy/config.json",
-    ):
-        (folder / name).write_text((ROOT / name).read_text())
+    folder = lay_out(tmp_path / "project")
     doc = copy.deepcopy(stack_doc(stack))
     doc.pop("encryptionsalt", None)
     paths = list(secure_paths(doc.get("config", {})))

@@ -13,14 +13,14 @@ resources with the same names, parents and inputs.
 from __future__ import annotations
 
 import shutil
-import sys
 from pathlib import Path
 
 import pytest
-from engine_support import ROOT, cli_bin
+from engine_support import cli_bin
 
 from devtools.emulator_testing import running_emulator
 from devtools.engine import Engine, changes
+from devtools.projects import lay_out
 
 pytestmark = pytest.mark.engine
 FIXTURE = Path(__file__).parent / "fixtures" / "state-7c9e661"
@@ -29,11 +29,7 @@ FIXTURE = Path(__file__).parent / "fixtures" / "state-7c9e661"
 def test_a_stack_applied_by_commit_7c9e661_refreshes_and_applies_with_no_change(
     tmp_path: Path,
 ) -> None:
-    project = tmp_path / "project"
-    (project / "infra").mkdir(parents=True)
-    (project / ".venv").symlink_to(sys.prefix, target_is_directory=True)
-    (project / "Pulumi.yaml").write_text((ROOT / "Pulumi.yaml").read_text())
-    (project / "infra" / "__main__.py").write_text((ROOT / "infra" / "__main__.py").read_text())
+    project = lay_out(tmp_path / "project")
     shutil.copy(FIXTURE / "Pulumi.local.yaml", project / "Pulumi.local.yaml")
     emulator_state = tmp_path / "emulator.json"
     shutil.copy(FIXTURE / "emulator.json", emulator_state)
