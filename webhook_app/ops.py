@@ -21,10 +21,13 @@ from werkzeug.datastructures import WWWAuthenticate
 from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, Unauthorized
 from werkzeug.http import HTTP_STATUS_CODES
 
+from webhook_app.routes import ROUTES
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
-OPERATIONAL_PATHS = {"/metrics": "metrics", "/healthz": "healthz"}
+# The route table's operational routes (/metrics, /healthz): path -> flow.
+OPERATIONAL_PATHS = {r.path: r.flow for r in ROUTES if r.kind == "operational"}
 
 
 def require_bearer(environ: WSGIEnvironment, token: bytes | None) -> None:
