@@ -72,11 +72,11 @@ def read_settings(project_dir: Path) -> LocalSettings:
     published local defaults apply (the `local` stack never talks to Twilio).
     """
     from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN
-    from infra.spec.stackfile import read_yaml_file
+    from infra.spec.stackfile import read_stack_config
 
-    raw = spec.read_stack_environment(project_dir, STACK)
-    data = read_yaml_file(project_dir / f"Pulumi.{STACK}.yaml") or {}
-    config: Mapping[str, Any] = data.get("config") or {}
+    # One read of the stack file: the `config:` mapping holds the spec under its key.
+    config, key = read_stack_config(project_dir, STACK)
+    raw: Mapping[str, Any] = config[key]
     creds: Mapping[str, Any] = raw.get("credentials") or {}
     account_sid = str(
         config.get("twilio:accountSid") or creds.get("account_sid") or DEFAULT_ACCOUNT_SID

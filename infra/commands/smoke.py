@@ -33,6 +33,7 @@ from infra.commands.command import (
     EXIT_OK,
     Command,
     add_stack_arguments,
+    read_spec,
 )
 from infra.urls import webhook_url
 
@@ -236,10 +237,8 @@ def _run(args: argparse.Namespace) -> int:
     if not token:
         print(f"smoke: set {TOKEN_ENV} to the account's auth token (the app's)", file=sys.stderr)
         return EXIT_ERROR
-    try:
-        env = spec.load_stack_file(args.project_dir, args.stack)
-    except spec.SpecError as err:
-        print(str(err), file=sys.stderr)
+    env = read_spec(args.project_dir, args.stack, sys.stderr)
+    if env is None:
         return EXIT_ERROR
     # Twilio sends the account's SID; an app that checks it needs the real one (else a stand-in).
     account_sid = (
