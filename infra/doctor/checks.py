@@ -22,6 +22,7 @@ from infra.doctor.errors import guide
 from infra.doctor.model import Check, Status
 from infra.drift.collect import Lister
 from infra.drift.kinds import label
+from infra.drift.report import mask_sid
 from infra.errors import TwilioApiError
 from infra.props import RISK_FLAGS
 from infra.spec import Environment
@@ -211,8 +212,8 @@ def check_credentials(
             "fail",
             ("20003",),
             (
-                f"the credentials are for {_mask(credentials.account_sid)}, the stack belongs "
-                f"to {_mask(pinned)} (credentials.account_sid)",
+                f"the credentials are for {mask_sid(credentials.account_sid)}, the stack belongs "
+                f"to {mask_sid(pinned)} (credentials.account_sid)",
             ),
             fix,
         ), None
@@ -230,7 +231,7 @@ def check_credentials(
         title,
         "pass",
         ("20003",),
-        (f"account {_mask(credentials.account_sid)} accepted ({how})",),
+        (f"account {mask_sid(credentials.account_sid)} accepted ({how})",),
     ), numbers
 
 
@@ -412,10 +413,6 @@ def check_dialing(env: Environment, api: Lister | None, stack: str) -> Check:
     elif tollfraud and status == "pass":
         status = "warn"
     return Check("dialing", title, status, prevents, tuple(details), "; ".join(fixes))
-
-
-def _mask(sid: str) -> str:
-    return f"{sid[:4]}…{sid[-4:]}" if len(sid) > 12 else sid
 
 
 __all__ = [
