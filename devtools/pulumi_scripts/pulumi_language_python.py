@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 import grpc
-from google.protobuf import json_format
+from google.protobuf import empty_pb2, json_format
 from pulumi.runtime.proto import language_pb2, language_pb2_grpc, plugin_pb2
 
 HERE = Path(__file__).resolve().parent
@@ -201,38 +202,27 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
         )
         with self._lock:
             self._children.add(proc)
-        chunks: list[Any] = []
-        ready = threading.Condition()
+        # Two readers feed one queue; None marks the end of a stream.
+        chunks: queue.Queue[Any] = queue.Queue()
 
         def pump(stream: Any, field: str) -> None:
             for data in iter(lambda: stream.read1(65536), b""):
-                with ready:
-                    chunks.append(language_pb2.RunPluginResponse(**{field: data}))
-                    ready.notify()
-            with ready:
-                chunks.append(field)  # end marker of this stream
-                ready.notify()
+                chunks.put(language_pb2.RunPluginResponse(**{field: data}))
+            chunks.put(None)
 
-        pumps = [
-            threading.Thread(target=pump, args=(proc.stdout, "stdout"), daemon=True),
-            threading.Thread(target=pump, args=(proc.stderr, "stderr"), daemon=True),
-        ]
-        for thread in pumps:
-            thread.start()
-        finished = 0
+        for stream, field in ((proc.stdout, "stdout"), (proc.stderr, "stderr")):
+            threading.Thread(target=pump, args=(stream, field), daemon=True).start()
+        open_streams = 2
         try:
-            while finished < 2 and context.is_active():
-                with ready:
-                    while not chunks:
-                        ready.wait(0.5)
-                        if not context.is_active():
-                            break
-                    pending, chunks[:] = list(chunks), []
-                for item in pending:
-                    if isinstance(item, str):
-                        finished += 1
-                    else:
-                        yield item
+            while open_streams and context.is_active():
+                try:
+                    item = chunks.get(timeout=0.5)
+                except queue.Empty:
+                    continue
+                if item is None:
+                    open_streams -= 1
+                else:
+                    yield item
             yield language_pb2.RunPluginResponse(exitcode=proc.wait())
         finally:
             if proc.poll() is None:
@@ -242,8 +232,6 @@ class LanguageHost(language_pb2_grpc.LanguageRuntimeServicer):
 
     def Cancel(self, request: Any, context: grpc.ServicerContext) -> Any:
         self.stop_children()
-        from google.protobuf import empty_pb2
-
         return empty_pb2.Empty()
 
     # -- processes ---------------------------------------------------------------------------
