@@ -181,3 +181,16 @@ def make_prod_project(
     project.engine.set_config("prod", "twilio:apiSecret", PROD_API_SECRET, secret=True, path=False)
     project.secrets["twilio:apiSecret"] = PROD_API_SECRET
     return project
+
+
+# A number's voice routing: destroy must leave every number owned with all of these empty.
+NUMBER_RESET = ("voice_url", "voice_fallback_url", "voice_application_sid", "trunk_sid")
+
+
+def assert_numbers_kept_and_reset(emu: RunningEmulator, numbers: list[str]) -> None:
+    """Numbers are adopted, never released: after destroy each is owned and routes nowhere."""
+    owned = {n["phone_number"]: n for n in live(emu, "incoming_phone_number")}
+    for e164 in numbers:
+        assert e164 in owned, f"{e164} was released"
+        routed = {k: owned[e164][k] for k in NUMBER_RESET if owned[e164].get(k)}
+        assert routed == {}, f"{e164} still routed after destroy: {routed}"

@@ -21,8 +21,8 @@ from typing import Any
 import pytest
 from engine_support import (
     StackProject,
+    assert_numbers_kept_and_reset,
     counts,
-    live,
     make_prod_project,
     make_project,
     prod_emulator_options,
@@ -36,7 +36,6 @@ from emulator.faults import FaultConfig
 pytestmark = pytest.mark.engine
 
 FAULTS = FaultConfig(rate_429=0.20, rate_500=0.05, rate_lost=0.02, seed=20240611)
-NUMBER_RESET = ("voice_url", "voice_fallback_url", "voice_application_sid", "trunk_sid")
 # Kinds whose records the stack creates (numbers are adopted; routes always exist).
 CREATED_KINDS = (
     "application",
@@ -95,11 +94,7 @@ def assert_clean_destroy(project: StackProject, numbers: list[str]) -> None:
     project.engine.run("state", "unprotect", "--all", "--yes", "--stack", project.stack)
     project.engine.destroy(project.stack)
     assert live_created(project.emu) == {}, "leftovers after destroy"
-    owned = {n["phone_number"]: n for n in live(project.emu, "incoming_phone_number")}
-    for e164 in numbers:
-        assert e164 in owned, f"{e164} was released"
-        routed = {k: owned[e164][k] for k in NUMBER_RESET if owned[e164].get(k)}
-        assert routed == {}, f"{e164} still routed after destroy: {routed}"
+    assert_numbers_kept_and_reset(project.emu, numbers)
 
 
 def up_until_converged(project: StackProject, attempts: int = 3) -> list[str]:

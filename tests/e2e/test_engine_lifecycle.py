@@ -13,14 +13,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from engine_support import StackProject, counts, live, make_project, stack_numbers
+from engine_support import (
+    StackProject,
+    assert_numbers_kept_and_reset,
+    counts,
+    live,
+    make_project,
+    stack_numbers,
+)
 
 from devtools.emulator_testing import running_emulator
 from devtools.engine import changes
 
 pytestmark = pytest.mark.engine
 
-NUMBER_RESET = ("voice_url", "voice_fallback_url", "voice_application_sid", "trunk_sid")
 # Live records per emulator kind that the local stack declares (numbers are adopted, not counted).
 LOCAL_COUNTS = {
     "application": 1,
@@ -149,10 +155,6 @@ def test_local_stack_lifecycle(tmp_path: Path) -> None:
         project.engine.run("state", "unprotect", "--all", "--yes", "--stack", "local")
         project.engine.destroy("local")
         assert {k: v for k, v in declared_counts(project).items() if v} == {}
-        owned = {n["phone_number"]: n for n in live(emu, "incoming_phone_number")}
-        for e164 in stack_numbers("local"):
-            assert e164 in owned, f"{e164} was released"
-            routed = {k: owned[e164][k] for k in NUMBER_RESET if owned[e164].get(k)}
-            assert routed == {}, f"{e164} still routed after destroy: {routed}"
+        assert_numbers_kept_and_reset(emu, stack_numbers("local"))
         assert project.engine.resources("local") == []
         assert sum(state_before.values()) >= 25
