@@ -56,7 +56,7 @@ MAX_BODY_BYTES = 64 * 1024
 _PATH_SAFE = "!$&'()*+,/:;=@%"
 _LOGGED_PARAMS = ("From", "To")
 # What Twilio reports about a failure or a dial, logged on the routes that receive it only
-# (not on the IVR's hot paths): parameter -> log field, values cut at 512 characters.
+# (not on the IVR's hot paths): parameter -> log field, values cut at _LOGGED_CHARS.
 _DIAGNOSTIC_FLOWS = frozenset(
     {"call_status", "dial_status", "voice_fallback", "trunk_disaster_recovery"}
 )
@@ -71,7 +71,7 @@ _DIAGNOSTIC_PARAMS = (
     ("DialSipResponseCode", "dial_sip_response_code"),
     ("CallDuration", "call_duration"),
 )
-_LOGGED_URL_CHARS = 512  # a refused request's URLs are logged up to this length
+_LOGGED_CHARS = 512  # URLs and Twilio's diagnostics are logged up to this length
 
 
 class TwilioRequest(Request):
@@ -289,7 +289,7 @@ class WebhookApp:
             f"X-Twilio-Signature {problem}: refused with 403. Twilio signs the URL it was "
             "configured with, using the account's Auth Token: check PUBLIC_BASE_URL (and "
             "TWILIO_AUTH_TOKEN / TWILIO_AUTH_TOKEN_SECONDARY) against the stack",
-            extra={"flow": flow, "urls_checked": [u[:_LOGGED_URL_CHARS] for u in checked]},
+            extra={"flow": flow, "urls_checked": [u[:_LOGGED_CHARS] for u in checked]},
         )
 
     def _warn_foreign_origin(self, public: str, derived: str) -> None:
@@ -302,8 +302,8 @@ class WebhookApp:
             "a request was signed for the URL it arrived on, not for PUBLIC_BASE_URL: accepted, "
             "but set PUBLIC_BASE_URL to the base URL Twilio calls (the stack's public_base_url)",
             extra={
-                "url_signed": derived[:_LOGGED_URL_CHARS],
-                "public_url": public[:_LOGGED_URL_CHARS],
+                "url_signed": derived[:_LOGGED_CHARS],
+                "public_url": public[:_LOGGED_CHARS],
             },
         )
 
@@ -362,7 +362,7 @@ class WebhookApp:
                 for name, field in _DIAGNOSTIC_PARAMS:
                     value = call.get(name)
                     if value:
-                        fields[field] = value[:512]
+                        fields[field] = value[:_LOGGED_CHARS]
             self._request_log.write(fields)
 
 
