@@ -94,13 +94,9 @@ class Admin:
         self.emulator = emulator
 
     def dispatch(self, request: Request) -> Response:
-        refused = self._refuse_foreign(request)
+        refused = self.refused(request)
         if refused is not None:
             return refused
-        token = self.emulator.config.admin_token
-        given = request.headers.get("X-Admin-Token", "")
-        if token and not hmac.compare_digest(given.encode(), token.encode()):
-            return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
         if (
             request.method in _WRITES
             and (request.mimetype or request.method != "DELETE")
@@ -123,6 +119,17 @@ class Admin:
             return _json({"error": str(exc)}, exc.status)
         except HTTPException as exc:
             return _json({"error": exc.description}, exc.code or 400)
+
+    def refused(self, request: Request) -> Response | None:
+        """The admin API's guard (also the simulator's): a foreign Host or Origin, or no token."""
+        refused = self._refuse_foreign(request)
+        if refused is not None:
+            return refused
+        token = self.emulator.config.admin_token
+        given = request.headers.get("X-Admin-Token", "")
+        if token and not hmac.compare_digest(given.encode(), token.encode()):
+            return _json({"error": "missing or wrong X-Admin-Token header"}, 401)
+        return None
 
     def _refuse_foreign(self, request: Request) -> Response | None:
         """403 unless Host names this emulator and Origin (if any) is not another site."""
