@@ -24,6 +24,7 @@ from typing import Any
 
 from werkzeug.serving import WSGIRequestHandler, make_server
 
+from devtools.processes import stop
 from emulator.app import Emulator
 from emulator.config import DEFAULT_ACCOUNT_SID, DEFAULT_AUTH_TOKEN, RECORD_ENV, EmulatorConfig
 from emulator.faults import FaultConfig
@@ -214,12 +215,7 @@ def emulator_process(
             AdminClient(base_url, full_env.get("TWILIO_EMULATOR_ADMIN_TOKEN")),
         )
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 __all__ = ["AdminClient", "RunningEmulator", "emulator_process", "running_emulator"]

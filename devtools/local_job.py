@@ -34,6 +34,7 @@ from xml.etree import ElementTree
 
 import yaml
 
+from devtools.processes import stop
 from devtools.pulumi_cli import build, engine_env, find_cli, install_advice
 from infra import spec
 from infra.twilio_http import BASE_URL_ENV
@@ -177,13 +178,7 @@ def server(
             wait_until_listening(proc, *address, name, log)
             yield proc
         finally:
-            if proc.poll() is None:
-                proc.terminate()
-                try:
-                    proc.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    proc.wait()
+            stop(proc)
             # -15: it stopped on our SIGTERM, as asked
             code = "" if proc.returncode in (0, -15) else f" (exit code {proc.returncode})"
             Steps.say(f"stopped {name}{code}; log: {log}")

@@ -16,6 +16,7 @@ import pytest
 from sim_support import CALLER_ID, ROOT, SCENARIOS, provision_local
 
 from devtools.emulator_testing import RunningEmulator, emulator_process
+from devtools.processes import stop
 
 
 def _free_port() -> int:
@@ -58,12 +59,7 @@ def app_process(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
                 time.sleep(0.05)
         yield base, env
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)
 
 
 @pytest.fixture
