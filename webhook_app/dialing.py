@@ -21,7 +21,7 @@ from typing import Literal
 import phonenumbers
 from phonenumbers import PhoneNumberType
 
-from webhook_app.e164 import e164_problem
+from webhook_app.e164 import parse_e164
 
 Reason = Literal["invalid", "premium_rate", "shared_cost", "non_geographic", "country"]
 _REFUSED_TYPES: dict[int, Reason] = {
@@ -44,9 +44,9 @@ def refusal(number: str, allowed_countries: Collection[str] | None = None) -> Re
 
     ``allowed_countries``: ISO codes (capitals) a dial may reach; None allows every country.
     """
-    if e164_problem(number) is not None:
+    parsed = parse_e164(number)
+    if parsed is None:
         return Refusal("invalid", "")
-    parsed = phonenumbers.parse(number, None)
     country = phonenumbers.region_code_for_number(parsed) or ""
     reason = _REFUSED_TYPES.get(phonenumbers.number_type(parsed))
     if reason is not None:

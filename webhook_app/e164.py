@@ -25,18 +25,29 @@ class E164Problem:
     formatted: str | None = None
 
 
-def e164_problem(value: str) -> E164Problem | None:
-    """None when `value` is a valid number written in E.164 form."""
+def _check(value: str) -> tuple[phonenumbers.PhoneNumber | None, E164Problem | None]:
+    """`value` parsed (when it parses) and what is wrong with it (None: nothing)."""
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
-        return E164Problem("unparsable")
+        return None, E164Problem("unparsable")
     formatted = phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
     if not phonenumbers.is_valid_number(parsed):
-        return E164Problem("invalid", formatted)
+        return parsed, E164Problem("invalid", formatted)
     if formatted != value:
-        return E164Problem("not_canonical", formatted)
-    return None
+        return parsed, E164Problem("not_canonical", formatted)
+    return parsed, None
+
+
+def e164_problem(value: str) -> E164Problem | None:
+    """None when `value` is a valid number written in E.164 form."""
+    return _check(value)[1]
+
+
+def parse_e164(value: str) -> phonenumbers.PhoneNumber | None:
+    """`value` parsed when it passes the rule, else None (one parse for check and use)."""
+    parsed, problem = _check(value)
+    return parsed if problem is None else None
 
 
 def check_e164(value: str) -> str:
