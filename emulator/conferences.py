@@ -574,6 +574,42 @@ def _xml(text: str) -> str:
     )
 
 
+# The fields an instance shows as stored (besides its dates, URI and subresources).
+_CONFERENCE_FIELDS = (
+    "account_sid",
+    "api_version",
+    "friendly_name",
+    "region",
+    "sid",
+    "status",
+    "reason_conference_ended",
+    "call_sid_ending_conference",
+)
+_PARTICIPANT_FIELDS = (
+    "account_sid",
+    "call_sid",
+    "label",
+    "call_sid_to_coach",
+    "coaching",
+    "conference_sid",
+    "end_conference_on_exit",
+    "muted",
+    "hold",
+    "start_conference_on_enter",
+    "status",
+    "queue_time",
+)
+
+
+def _shown(record: Record, kind: Kind, path: str, fields: tuple[str, ...]) -> dict[str, object]:
+    return {
+        **{k: record.get(k) for k in fields},
+        "date_created": format_date(record["date_created"], kind),
+        "date_updated": format_date(record["date_updated"], kind),
+        "uri": path,
+    }
+
+
 class _Renderer(Renderer):
     """Conferences and participants: participants are addressed by their call's SID."""
 
@@ -585,22 +621,7 @@ class _Renderer(Renderer):
             )
             base = path.removesuffix(".json")
             return {
-                **{
-                    k: record.get(k)
-                    for k in (
-                        "account_sid",
-                        "api_version",
-                        "friendly_name",
-                        "region",
-                        "sid",
-                        "status",
-                        "reason_conference_ended",
-                        "call_sid_ending_conference",
-                    )
-                },
-                "date_created": format_date(record["date_created"], kind),
-                "date_updated": format_date(record["date_updated"], kind),
-                "uri": path,
+                **_shown(record, kind, path, _CONFERENCE_FIELDS),
                 "subresource_uris": {
                     "participants": f"{base}/Participants.json",
                     "recordings": f"{base}/Recordings.json",
@@ -614,28 +635,7 @@ class _Renderer(Renderer):
                 "CallSid": str(record["call_sid"]),
             },
         )
-        return {
-            **{
-                k: record.get(k)
-                for k in (
-                    "account_sid",
-                    "call_sid",
-                    "label",
-                    "call_sid_to_coach",
-                    "coaching",
-                    "conference_sid",
-                    "end_conference_on_exit",
-                    "muted",
-                    "hold",
-                    "start_conference_on_enter",
-                    "status",
-                    "queue_time",
-                )
-            },
-            "date_created": format_date(record["date_created"], kind),
-            "date_updated": format_date(record["date_updated"], kind),
-            "uri": path,
-        }
+        return _shown(record, kind, path, _PARTICIPANT_FIELDS)
 
     def _special(self, kind: Kind, record: Record, *, instance: bool) -> dict[str, object] | None:
         return None
