@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 import redis
-from webhook_support import BASE, Twilio, delete_keys, make_settings
+from webhook_support import BASE, Twilio, delete_keys, make_settings, start_redis
 from werkzeug.test import Client
 
 from webhook_app import store_sqlite
@@ -143,37 +143,8 @@ def private_redis(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], str
     binary = shutil.which("redis-server")
     if binary is None:
         pytest.skip("no redis-server on PATH (apt-get install redis-server)")
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            binary,
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-            "--dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 10
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            break
-        except OSError:
-            if time.monotonic() > deadline:
-                proc.kill()
-                pytest.fail("redis-server did not start")
-            time.sleep(0.05)
-    yield proc, f"redis://127.0.0.1:{port}/0"
+    proc, url = start_redis(binary, tmp_path)
+    yield proc, url
     proc.kill()
     proc.wait(timeout=10)
 

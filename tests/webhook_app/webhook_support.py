@@ -6,12 +6,16 @@ pytest loaded last, so `from conftest import ...` would depend on the paths give
 
 from __future__ import annotations
 
+import socket
+import subprocess
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.test import Client, TestResponse
 
@@ -83,3 +87,29 @@ class Clock:
 
     def __call__(self) -> float:
         return self.now
+
+
+def start_redis(binary: str, workdir: Path) -> tuple[subprocess.Popen[bytes], str]:
+    """A redis-server on a free loopback port, without persistence, once it takes connections.
+
+    Returns the process and its URL; fails the test (the process killed) if it does not start.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+    args = ["--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+    proc = subprocess.Popen(
+        [binary, *args, "--dir", str(workdir)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return proc, f"redis://127.0.0.1:{port}/0"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=10)
+    pytest.fail(f"redis-server did not start on port {port}")
