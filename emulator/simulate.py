@@ -47,6 +47,7 @@ import phonenumbers
 from emulator.alerts import add_alert
 from emulator.calls import AppFault, CallSpec, Party, SpecError, new_sid
 from emulator.conferences import Conferences
+from emulator.numbers import friendly
 from emulator.outbound import Outbound
 from emulator.signing import signature
 from emulator.store import Record, Store
@@ -1200,10 +1201,9 @@ def _voice_target(
 def _formatted(number: str) -> str:
     """A number as Twilio's ``*_formatted`` fields show it: national format, else as is."""
     try:
-        parsed = phonenumbers.parse(number, None)
+        return friendly(number)
     except phonenumbers.NumberParseException:
         return number
-    return str(phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.NATIONAL))
 
 
 def _call_record(
