@@ -44,6 +44,13 @@ def ensure_openapi_specs(session: nox.Session) -> Path:
     return OAI_DIR
 
 
+def ensure_mermaid(session: nox.Session) -> None:
+    """Install package-lock.json's Mermaid (drawn by infra.graph.render) once."""
+    if not (ROOT / "node_modules" / "mermaid").exists():
+        with session.chdir(ROOT):
+            session.run("npm", "ci", "--no-audit", "--no-fund", "--ignore-scripts", external=True)
+
+
 @nox.session(python=PYTHON)
 def lint(session: nox.Session) -> None:
     """ruff check + ruff format --check + actionlint."""
@@ -83,6 +90,7 @@ def tests(session: nox.Session) -> None:
     """The whole offline test suite (pure, provider, program, lifecycle, contract, app)."""
     install_project(session)
     oai = ensure_openapi_specs(session)
+    ensure_mermaid(session)
     # The e2e tests drive the real Pulumi CLI: build it first when it is missing (cached).
     ensure_engine(session)
     env = {"TWILIO_OAI_DIR": str(oai)}

@@ -1,0 +1,1 @@
+"""The call-routing picture: Mermaid text of an estate and its rendering."""
