@@ -12,7 +12,7 @@ from typing import Any, Protocol
 import phonenumbers
 
 from infra.spec import models as spec
-from infra.urls import disaster_recovery_props, voice_props
+from infra.urls import CALL_FLOW_ROUTES, disaster_recovery_props, voice_props
 
 Props = dict[str, Any]
 
@@ -58,7 +58,7 @@ def sip_domain_props(base: str, domain: spec.SipDomain) -> Props:
     return {
         "domain_name": domain.domain_name,
         **named(domain),
-        **voice_props(base, domain, "voice_status_callback_url"),
+        **voice_props(base, domain, "voice_status_callback_url", CALL_FLOW_ROUTES["sip_domains"]),
         "sip_registration": domain.sip_registration,
         "secure": domain.secure,
         "emergency_calling_enabled": domain.emergency_calling_enabled,
@@ -69,7 +69,7 @@ def byoc_trunk_props(base: str, byoc: spec.ByocTrunk) -> Props:
     """Without `connection_policy_sid` and `from_domain_sid` (references)."""
     return {
         **named(byoc),
-        **voice_props(base, byoc, "status_callback_url"),
+        **voice_props(base, byoc, "status_callback_url", CALL_FLOW_ROUTES["byoc_trunks"]),
         "cnam_lookup_enabled": byoc.cnam_lookup_enabled,
     }
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Protocol
+from urllib.parse import urlencode
 
 from webhook_app.routes import ROUTES_BY_FLOW, Route, url_for
 
@@ -42,6 +43,8 @@ class RoutesCalls(Protocol):
 
     @property
     def flow(self) -> str | None: ...
+    @property
+    def call_flow(self) -> str | None: ...
     @property
     def fallback_flow(self) -> str | None: ...
     @property
@@ -79,22 +82,54 @@ def optional_webhook(base: str, flow: str | None) -> Webhook | None:
     return None if flow is None else webhook(base, flow)
 
 
-def voice_webhooks(base: str, resource: RoutesCalls) -> VoiceWebhooks:
+# The route a resource naming a `call_flow` enters, per spec list: its voice URL is this route
+# with `?flow=<name>`.
+CALL_FLOW_ROUTES: dict[str, str] = {
+    "numbers": "ivr_main",
+    "applications": "ivr_main",
+    "sip_domains": "sip_inbound",
+    "byoc_trunks": "byoc_inbound",
+}
+
+
+def with_call_flow(hook: Webhook | None, call_flow: str | None) -> Webhook | None:
+    """`hook` with `?flow=<call_flow>` appended (unchanged without a call flow)."""
+    if hook is None or call_flow is None:
+        return hook
+    return Webhook(f"{hook.url}?{urlencode({'flow': call_flow})}", hook.method)
+
+
+def call_flow_url(base: str, entry_route: str, call_flow: str) -> str:
+    """`https://h/voice/inbound?flow=main`: route `entry_route` entering call flow `call_flow`."""
+    hook = with_call_flow(webhook(base, entry_route), call_flow)
+    assert hook is not None
+    return hook.url
+
+
+def voice_webhooks(
+    base: str, resource: RoutesCalls, entry_route: str = "ivr_main"
+) -> VoiceWebhooks:
     """Voice, fallback and status callback webhooks of a number, app, SIP domain or BYOC trunk.
 
     A resource may name an explicit external target instead of a flow (`external_url` with
     `external_method`, `fallback_external_url`, `status_callback_external_url`: a Studio flow,
     a Function, a third-party URL); those are used as declared (POST for the last two).
+    A resource naming a `call_flow` gets `entry_route` (`CALL_FLOW_ROUTES`) with
+    `?flow=<name>` as its voice URL, and its fallback URL carries the same `?flow=` (so the
+    fallback speaks with the flow's voice); the status callback does not.
     """
 
     def external(name: str, method: str = "POST") -> Webhook | None:
         url: str | None = getattr(resource, name, None)
         return Webhook(url, method) if url else None
 
+    call_flow = getattr(resource, "call_flow", None)
+    voice = optional_webhook(base, resource.flow)
+    if call_flow is not None:
+        voice = with_call_flow(webhook(base, entry_route), call_flow)
     return VoiceWebhooks(
-        voice=optional_webhook(base, resource.flow)
-        or external("external_url", getattr(resource, "external_method", "POST")),
-        fallback=optional_webhook(base, resource.fallback_flow)
+        voice=voice or external("external_url", getattr(resource, "external_method", "POST")),
+        fallback=with_call_flow(optional_webhook(base, resource.fallback_flow), call_flow)
         or external("fallback_external_url"),
         status_callback=optional_webhook(base, resource.status_callback_flow)
         or external("status_callback_external_url"),
@@ -107,15 +142,19 @@ def disaster_recovery_webhook(base: str, trunk: HasDisasterRecovery) -> Webhook 
 
 
 def voice_props(
-    base: str, resource: RoutesCalls, status: str = "status_callback"
+    base: str,
+    resource: RoutesCalls,
+    status: str = "status_callback",
+    entry_route: str = "ivr_main",
 ) -> dict[str, str | None]:
     """Provider props for the voice hooks: URL + method each, None when the flow is unset.
 
     `status` names the status-callback URL field, which differs per kind (`status_callback`
     on numbers and apps, `voice_status_callback_url` on SIP domains, `status_callback_url` on
-    BYOC trunks). The program and drift detection both use this, so they agree on the props.
+    BYOC trunks); `entry_route` is the route a `call_flow` enters (`CALL_FLOW_ROUTES`). The
+    program and drift detection both use this, so they agree on the props.
     """
-    hooks = voice_webhooks(base, resource)
+    hooks = voice_webhooks(base, resource, entry_route)
     props: dict[str, str | None] = {}
     for url_key, method_key, hook in (
         ("voice_url", "voice_method", hooks.voice),

@@ -1,85 +1,91 @@
-"""`twilio-voice app-config --stack NAME [--base FILE]`: the app's settings file, from the stack.
+"""`twilio-voice app-config --stack NAME [--output FILE]`: the call-flows artifact the app serves.
 
-Prints the webhook app's flow settings (what `VOICE_SETTINGS_FILE` names) with what the stack
-decides filled in, so the app enforces the estate it serves: `dial_countries`, the countries a
-SIP user may dial out to, are the stack's `dialing_permissions` countries (every other country is
-off on the account, so a dial there could only fail). `--base` is the operator's own settings file
-(menus, SIP users, messages); its other keys are kept. The output is validated with the app's own
-settings model before it is printed, and needs neither the stack's secrets nor credentials.
-Exit 0 printed, 2 could not (unreadable stack or base file, or an invalid result).
+Prints the artifact (`webhook_app.callflow.artifact`, JSON) made from the stack: its
+`call_flows` section (the app's built-in flow, `DEFAULT_CALL_FLOWS`, when it declares none) and
+the countries its `dialing_permissions` allow (a SIP user dialling elsewhere hears a refusal;
+no section, or `inherit: true`: the stack does not know them, so the app refuses only
+premium-rate and shared-cost numbers). The app loads it from `VOICE_SETTINGS_FILE`, and its
+`/healthz` reports the artifact's hash, the same value the Pulumi program exports as
+`call_flows_hash`. The stack is validated first (its call flows against the estate) and the
+artifact is parsed back before it is written; it needs neither the stack's secrets nor
+credentials. Exit 0 written, 2 could not (an unreadable or invalid stack, an unwritable file).
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TextIO
 
-import yaml
-
-from infra.commands.command import EXIT_ERROR, EXIT_OK, Command, add_stack_arguments, read_spec
-from infra.spec import Environment
-from webhook_app.settings import FlowSettings, SettingsError, read_flow_settings
+from infra.commands.command import EXIT_ERROR, EXIT_OK, Command, add_stack_arguments
+from infra.spec import Environment, SpecError, StackFileError, load_stack_file
+from webhook_app.callflow.artifact import DEFAULT_CALL_FLOWS, ArtifactError, parse, render
 
 
-def stack_settings(env: Environment) -> dict[str, Any]:
-    """The settings the stack decides; empty when it declares no dialing permissions."""
-    permissions = env.dialing_permissions
-    if permissions is None or permissions.inherit:
-        # No section, or the parent account's countries: the stack does not know them.
-        return {}
-    return {"dial_countries": sorted({c.iso_code for c in permissions.countries})}
+def artifact_text(env: Environment, stack: str) -> str:
+    """The artifact of a valid stack (its call flows, else the built-in flow)."""
+    return render(env.call_flows or DEFAULT_CALL_FLOWS, env.dial_countries(), stack=stack)
 
 
 def app_config(
     project_dir: Path,
     stack: str,
     *,
-    base: Path | None = None,
-    fmt: str = "yaml",
+    output: Path | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
 ) -> int:
     out = out or sys.stdout
     err = err or sys.stderr
-    env = read_spec(project_dir, stack, err)
-    if env is None:
-        return EXIT_ERROR
     try:
-        settings = read_flow_settings(base) if base else FlowSettings()
-    except SettingsError as exc:
-        print(f"{stack}: --base: {exc}", file=err)
+        env = load_stack_file(project_dir, stack)
+    except StackFileError as exc:
+        print(f"{stack}: cannot read the stack: {exc}", file=err)
         return EXIT_ERROR
-    data = settings.model_dump(mode="json", exclude_none=True)
-    data.update(stack_settings(env))
+    except SpecError as exc:
+        count = sum(1 for issue in exc.issues if not issue.warning)
+        first = next(issue for issue in exc.issues if not issue.warning)
+        more = f" (and {count - 1} more)" if count > 1 else ""
+        print(
+            f"{first.format(stack)}{more}; no artifact written: fix the stack first "
+            f"(`twilio-voice validate --stack {stack}` lists every problem)",
+            file=err,
+        )
+        return EXIT_ERROR
+    text = artifact_text(env, stack)
     try:
-        FlowSettings.model_validate(data)
-    except ValueError as exc:
-        print(f"{stack}: the resulting settings are invalid: {exc}", file=err)
+        parse(text, f"the artifact of stack {stack}")  # what the app will load
+    except ArtifactError as exc:
+        print(f"{stack}: the artifact would not load in the app: {exc}", file=err)
         return EXIT_ERROR
-    if fmt == "json":
-        out.write(json.dumps(data, indent=2, sort_keys=True) + "\n")
-    else:
-        out.write(f"# twilio-voice app-config --stack {stack}: VOICE_SETTINGS_FILE for the app\n")
-        out.write(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
+    if output is None:
+        out.write(text)
+        return EXIT_OK
+    try:
+        output.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        print(f"{stack}: cannot write {output}: {exc.strerror}", file=err)
+        return EXIT_ERROR
+    print(f"{stack}: call-flows artifact written to {output}", file=err)
     return EXIT_OK
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_stack_arguments(parser)
-    parser.add_argument("--base", type=Path, help="the operator's settings file to start from")
-    parser.add_argument("--format", choices=("yaml", "json"), default="yaml")
+    parser.add_argument(
+        "--output", type=Path, help="write the artifact to this file (default: standard output)"
+    )
 
 
 def run(args: argparse.Namespace) -> int:
-    return app_config(args.project_dir, args.stack, base=args.base, fmt=args.format)
+    return app_config(args.project_dir, args.stack, output=args.output)
 
 
 COMMAND = Command(
     name="app-config",
-    help="Print the webhook app's settings file with what the stack decides (dial_countries).",
+    help="Print the call-flows artifact the webhook app serves (VOICE_SETTINGS_FILE), from the "
+    "stack.",
     add_arguments=add_arguments,
     run=run,
 )

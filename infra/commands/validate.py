@@ -5,16 +5,25 @@ from __future__ import annotations
 import argparse
 import sys
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TextIO
 
 from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, add_stack_arguments
 from infra.kinds import KINDS, KindMeta
 from infra.plan import Plan, plan
-from infra.spec import Environment, SpecError, SpecIssue, StackFileError, load_stack_file
+from infra.spec import (
+    Environment,
+    SpecError,
+    SpecIssue,
+    StackFileError,
+    load_stack_file,
+    spec_warnings,
+)
 from infra.spec.secret import Secret
 from infra.spec.stackfile import stack_file, stack_file_locator
-from infra.urls import webhook
+from infra.urls import CALL_FLOW_ROUTES, call_flow_url, webhook
+from webhook_app.callflow.artifact import content_hash
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -36,24 +45,20 @@ def run(args: argparse.Namespace) -> int:
 def validate(
     project_dir: Path, stack: str, *, out: TextIO, err: TextIO, github: bool = False
 ) -> int:
-    """Exit 0 valid (summary on `out`), 1 invalid (every issue on `err`), 2 unreadable."""
+    """Exit 0 valid (summary on `out`, warnings on `err`), 1 invalid (every issue on `err`),
+    2 unreadable. Warnings (an unreachable menu, a flow nothing enters) never fail it."""
     try:
+        file_name = stack_file(project_dir, stack).name
         env = load_stack_file(project_dir, stack)
     except StackFileError as exc:
         print(f"{stack}: cannot read the stack: {exc}", file=err)
         return EXIT_ERROR
     except SpecError as exc:
-        file_name = stack_file(project_dir, stack).name
         locate = stack_file_locator(project_dir, stack)
-
-        def where(issue: SpecIssue) -> str | None:
-            line = locate(issue.path)
-            return None if line is None else f"{file_name}:{line}"
-
-        print(exc.format(where), file=err)
+        print(exc.format(_where(file_name, locate)), file=err)
         if github:
             for issue in exc.issues:
-                out.write(annotation(file_name, locate(issue.path), issue.format(stack)))
+                out.write(annotation(file_name, locate(issue.path), issue.format(stack), issue))
         if exc.shape:
             print(
                 "(names and cross references are checked once these are fixed)",
@@ -61,13 +66,36 @@ def validate(
             )
         return EXIT_INVALID
     out.write(summary(stack, env, project_dir / f"Pulumi.{stack}.yaml"))
+    found = spec_warnings(env, stack)
+    if found:
+        locate = stack_file_locator(project_dir, stack)
+        where = _where(file_name, locate)
+        for issue in found:
+            print(issue.format(stack, where(issue)), file=err)
+            if github:
+                out.write(annotation(file_name, locate(issue.path), issue.format(stack), issue))
     return EXIT_OK
 
 
-def annotation(file_name: str, line: int | None, message: str) -> str:
-    """A GitHub Actions `::error` workflow command (shown on the PR diff at that line)."""
+def _where(
+    file_name: str, locate: Callable[[str], int | None]
+) -> Callable[[SpecIssue], str | None]:
+    def where(issue: SpecIssue) -> str | None:
+        line = locate(issue.path)
+        return None if line is None else f"{file_name}:{line}"
+
+    return where
+
+
+def annotation(
+    file_name: str, line: int | None, message: str, issue: SpecIssue | None = None
+) -> str:
+    """A GitHub Actions `::error` (or, for a warning, `::warning`) workflow command, shown on
+    the PR diff at that line."""
     escaped = message.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
     where = f"file={file_name}" + (f",line={line}" if line is not None else "")
+    if issue is not None and issue.warning:
+        return f"::warning {where},title=environment spec warning::{escaped}\n"
     return f"::error {where},title=invalid environment spec::{escaped}\n"
 
 
@@ -127,6 +155,7 @@ def summary(stack: str, env: Environment, path: Path) -> str:
         lines.append(f"    {flow:<{width}}  {hook.method} {hook.url}")
     if not flows:
         lines.append("    (none)")
+    lines += _call_flows_summary(env)
     if not all_creds:
         lines.append("  passwords none declared")
     elif not creds:
@@ -160,6 +189,30 @@ def summary(stack: str, env: Environment, path: Path) -> str:
         inherit = "" if dialing.inherit is None else f"; inherit: {str(dialing.inherit).lower()}"
         lines.append(f"  dialing   {allowed or 'no country'}; every other country off{inherit}")
     return "\n".join(lines) + "\n"
+
+
+def _call_flows_summary(env: Environment) -> list[str]:
+    """The declared call flows, what enters each (with its URL), and the artifact's hash."""
+    flows = env.call_flows
+    if flows is None:
+        return ["  call flows none declared: the app serves its built-in flow"]
+    lines = [
+        f"  call flows {len(flows.flows)} ({', '.join(flows.flows)}); default "
+        f"{flows.entry_flow}; hash {content_hash(flows, env.dial_countries())}",
+    ]
+    entries = [(path, entry) for path, entry in env.entry_points() if entry.call_flow]
+    width = max((len(path) for path, _ in entries), default=0)
+    for path, entry in entries:
+        assert entry.call_flow is not None
+        route = CALL_FLOW_ROUTES[path.split("[", 1)[0]]
+        url = call_flow_url(env.public_base_url, route, entry.call_flow)
+        lines.append(f"    {path:<{width}}  {entry.call_flow}: {url}")
+    for name, flow in flows.flows.items():
+        lines.append(
+            f"    flow {name}: {len(flow.menus)} menu{'s' * (len(flow.menus) != 1)}, "
+            f"{flow.voice} ({flow.language}), recording {flow.recording.mode}"
+        )
+    return lines
 
 
 def _password_kind(password: Secret | None) -> str:

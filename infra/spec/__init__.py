@@ -7,7 +7,7 @@
 from infra.spec.context import LOCAL_STACK, SpecContext
 from infra.spec.fields import EDGES, REGIONS, twilio_flows
 from infra.spec.issues import SpecError, SpecIssue
-from infra.spec.load import load_environment
+from infra.spec.load import load_environment, spec_warnings
 from infra.spec.models import (
     Application,
     ByocTrunk,
@@ -68,5 +68,6 @@ __all__ = [
     "load_environment",
     "load_stack_file",
     "read_stack_environment",
+    "spec_warnings",
     "twilio_flows",
 ]

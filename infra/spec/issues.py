@@ -14,11 +14,25 @@ class SpecIssue:
 
     path: str
     message: str
+    # A warning (an unreachable menu, a flow nothing enters) is shown but does not fail
+    # validation; `load_environment` raises only for errors.
+    warning: bool = False
 
     def format(self, stack: str, where: str | None = None) -> str:
-        """`prod: numbers[0].e164: <message>`, plus ` (<where>)`, e.g. `(Pulumi.prod.yaml:15)`."""
+        """`prod: numbers[0].e164: <message>`, plus ` (<where>)`, e.g. `(Pulumi.prod.yaml:15)`;
+        a warning starts with `warning: `."""
         suffix = f" ({where})" if where else ""
-        return f"{stack}: {self.path or ROOT_PATH}: {self.message}{suffix}"
+        level = "warning: " if self.warning else ""
+        return f"{level}{stack}: {self.path or ROOT_PATH}: {self.message}{suffix}"
+
+
+def errors(issues: Sequence[SpecIssue]) -> list[SpecIssue]:
+    """The issues that fail validation (not the warnings)."""
+    return [issue for issue in issues if not issue.warning]
+
+
+def warnings(issues: Sequence[SpecIssue]) -> list[SpecIssue]:
+    return [issue for issue in issues if issue.warning]
 
 
 class SpecError(ValueError):
@@ -33,8 +47,12 @@ class SpecError(ValueError):
 
     def format(self, where: Callable[[SpecIssue], str | None] | None = None) -> str:
         """A headline and one line per issue; `where` may add a file:line to each."""
-        count = len(self.issues)
-        head = f"stack {self.stack!r}: environment spec has {count} problem{'s' * (count != 1)}:"
+        count = len(errors(self.issues))
+        head = f"stack {self.stack!r}: environment spec has {count} problem{'s' * (count != 1)}"
+        shown = len(self.issues) - count
+        if shown:
+            head += f" and {shown} warning{'s' * (shown != 1)}"
+        head += ":"
         lines = [
             f"  {issue.format(self.stack, where(issue) if where else None)}"
             for issue in self.issues

@@ -10,8 +10,8 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
-from infra.spec.context import SpecContext
-from infra.spec.issues import SpecError, SpecIssue
+from infra.spec.context import LOCAL_STACK, SpecContext
+from infra.spec.issues import SpecError, SpecIssue, errors
 from infra.spec.models import Environment
 from infra.spec.rules import check_environment
 
@@ -37,9 +37,14 @@ def load_environment(raw: Mapping[str, Any], stack: str, *, secrets_decrypted: b
         # `from None`: the pydantic error would carry input values (secrets) into tracebacks.
         raise SpecError(stack, issues, shape=True) from None
     issues = check_environment(env, local=context.is_local)
-    if issues:
+    if errors(issues):
         raise SpecError(stack, issues)
     return env
+
+
+def spec_warnings(env: Environment, stack: str) -> list[SpecIssue]:
+    """The warnings of a valid spec (unreachable menus, flows nothing enters): shown, not fatal."""
+    return [i for i in check_environment(env, local=stack == LOCAL_STACK) if i.warning]
 
 
 def format_path(loc: tuple[int | str, ...]) -> str:
@@ -81,6 +86,19 @@ def issue_from_error(err: ErrorDetails) -> SpecIssue:
         return SpecIssue(path, "expected a string (quote it in YAML)")
     if kind == "too_short" and path.endswith("targets"):
         return SpecIssue(path, "a connection policy needs at least one target; add one")
+    if kind in ("too_short", "too_long"):
+        return SpecIssue(path, _length_message(kind, path, ctx))
+    if kind in _BOUNDS:
+        word, key = _BOUNDS[kind]
+        return SpecIssue(
+            path, f"{err.get('input')!r} is out of range: it must be {word} {ctx.get(key)}"
+        )
+    if kind.startswith("date_"):
+        return SpecIssue(
+            path, f"{err.get('input')!r} is not a date: write YYYY-MM-DD (e.g. 2026-12-25)"
+        )
+    if kind == "string_pattern_mismatch":
+        return SpecIssue(path, _pattern_message(path, err.get("input")))
     if kind == "plaintext_secret":
         return SpecIssue(
             path,
@@ -88,6 +106,36 @@ def issue_from_error(err: ErrorDetails) -> SpecIssue:
             f"'twilio-voice:environment.{path}' <password>`",
         )
     return SpecIssue(path, err["msg"])
+
+
+_BOUNDS = {
+    "greater_than_equal": ("at least", "ge"),
+    "greater_than": ("more than", "gt"),
+    "less_than_equal": ("at most", "le"),
+    "less_than": ("less than", "lt"),
+}
+
+
+def _length_message(kind: str, path: str, ctx: dict[str, Any]) -> str:
+    actual = ctx.get("actual_length")
+    if kind == "too_long":
+        limit = ctx.get("max_length")
+        why = " (Twilio rings at most 10 numbers at once)" if path.endswith("numbers") else ""
+        return f"lists {actual} entries; at most {limit} are allowed here{why}: remove some"
+    least = ctx.get("min_length")
+    if least == 1:
+        return "is empty: it needs at least one entry; add one"
+    return f"needs at least {least} entries; add more"
+
+
+def _pattern_message(path: str, value: object) -> str:
+    if path.endswith(".digit"):
+        return f"{value!r} is not a key of a phone's keypad: use one of 0-9, * or #"
+    if path.endswith(".uri"):
+        return f"{value!r} is not a SIP URI of a user: write sip:<user>@<host>"
+    if path.endswith("speech_timeout"):
+        return f"{value!r} is not auto or a number of seconds (1-99)"
+    return f"{value!r} does not have the expected form"
 
 
 def allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
@@ -100,6 +148,9 @@ def allowed_keys(loc: tuple[int | str, ...]) -> list[str]:
             if not args:
                 return []
             current = args[0]
+        elif typing.get_origin(current) is dict:
+            # A mapping keyed by names (call_flows.flows.main): the part is a key.
+            current = typing.get_args(current)[1]
         elif isinstance(current, type) and issubclass(current, BaseModel):
             field = current.model_fields.get(part)
             if field is None:

@@ -50,6 +50,7 @@ from infra.spec.fields import (
 )
 from infra.spec.secret import Secret
 from infra.twilio_enums import RecordingMode, RecordingTrim, TransferCallerId, TransferMode
+from webhook_app.callflow.model import CallFlows
 
 AuthMode = Literal["auth_token", "api_key"]
 
@@ -127,6 +128,32 @@ class ExternalTargets(SpecModel):
                     {"flow_key": flow_key, "url_key": url_key},
                 )
 
+    def _voice_targets(self) -> list[str]:
+        """Which of flow, call_flow and external_url are set (a voice URL has one source)."""
+        return [
+            k for k in ("flow", "call_flow", "external_url") if getattr(self, k, None) is not None
+        ]
+
+    def _at_most_one_voice_target(self) -> list[str]:
+        self._one_of_each()
+        targets = self._voice_targets()
+        if len(targets) > 1:
+            raise PydanticCustomError(
+                "voice_target",
+                "{found} are all set: the voice URL comes from exactly one of flow (one of the "
+                "app's routes), call_flow (a flow of call_flows) or external_url; keep one",
+                {"found": " and ".join(targets)},
+            )
+        return targets
+
+    def _one_voice_target(self) -> None:
+        if not self._at_most_one_voice_target():
+            raise PydanticCustomError(
+                "voice_target",
+                "needs a flow (one of the app's), a call_flow (one of call_flows.flows) or an "
+                "external_url",
+            )
+
 
 class Credentials(SpecModel):
     """How the providers authenticate, and which account this stack belongs to."""
@@ -152,12 +179,13 @@ class Credentials(SpecModel):
 
 
 class PhoneNumber(ExternalTargets):
-    """An adopted number (never bought). Exactly one of flow / external_url / application /
-    trunk routes calls."""
+    """An adopted number (never bought). Exactly one of flow / call_flow / external_url /
+    application / trunk routes calls."""
 
     e164: E164
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
+    call_flow: Name | None = None  # a flow of call_flows.flows
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
     application: Name | None = None
@@ -170,18 +198,18 @@ class PhoneNumber(ExternalTargets):
         self._one_of_each()
         routes = [
             k
-            for k in ("flow", "external_url", "application", "trunk")
+            for k in ("flow", "call_flow", "external_url", "application", "trunk")
             if getattr(self, k) is not None
         ]
         if len(routes) != 1:
             found = ", ".join(routes) if routes else "none"
             raise PydanticCustomError(
                 "number_route",
-                "number {e164} must route by exactly one of flow, external_url, application or "
-                "trunk (found: {found}); keep one",
+                "number {e164} must route by exactly one of flow, call_flow, external_url, "
+                "application or trunk (found: {found}); keep one",
                 {"e164": self.e164, "found": found},
             )
-        if self.flow is None and self.external_url is None:
+        if self.flow is None and self.call_flow is None and self.external_url is None:
             extra = [
                 k
                 for k in (
@@ -208,16 +236,13 @@ class Application(ExternalTargets):
     name: Name
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
+    call_flow: Name | None = None  # a flow of call_flows.flows
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
 
     @model_validator(mode="after")
-    def _one_voice_target(self) -> Application:
-        self._one_of_each()
-        if self.flow is None and self.external_url is None:
-            raise PydanticCustomError(
-                "voice_target", "needs a flow (one of the app's) or an external_url"
-            )
+    def _one_target(self) -> Application:
+        self._one_voice_target()
         return self
 
 
@@ -240,6 +265,7 @@ class SipDomain(ExternalTargets):
     domain_name: SipDomainName
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
+    call_flow: Name | None = None  # a flow of call_flows.flows
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
     sip_registration: Bool = False
@@ -250,12 +276,8 @@ class SipDomain(ExternalTargets):
     auth: SipDomainAuth = SipDomainAuth()
 
     @model_validator(mode="after")
-    def _one_voice_target(self) -> SipDomain:
-        self._one_of_each()
-        if self.flow is None and self.external_url is None:
-            raise PydanticCustomError(
-                "voice_target", "needs a flow (one of the app's) or an external_url"
-            )
+    def _one_target(self) -> SipDomain:
+        self._one_voice_target()
         return self
 
 
@@ -353,6 +375,7 @@ class ByocTrunk(ExternalTargets):
     name: Name
     friendly_name: FriendlyName | None = None
     flow: Flow | None = None
+    call_flow: Name | None = None  # a flow of call_flows.flows
     fallback_flow: Flow | None = None
     status_callback_flow: CallbackFlow | None = None
     cnam_lookup_enabled: Bool = False
@@ -360,8 +383,8 @@ class ByocTrunk(ExternalTargets):
     from_domain: Name | None = None
 
     @model_validator(mode="after")
-    def _one_voice_target(self) -> ByocTrunk:
-        self._one_of_each()
+    def _one_target(self) -> ByocTrunk:
+        self._at_most_one_voice_target()
         return self
 
 
@@ -470,6 +493,10 @@ class DialingPermissions(SpecModel):
         return [c.iso_code for c in self.countries if risk in c.risk_classes]
 
 
+# The spec lists whose entries are entry points of calls (they may name a call_flow).
+ENTRY_POINT_KEYS: tuple[str, ...] = ("numbers", "applications", "sip_domains", "byoc_trunks")
+
+
 class Environment(SpecModel):
     """The whole voice estate of one stack."""
 
@@ -488,6 +515,23 @@ class Environment(SpecModel):
     ip_records: tuple[IpRecord, ...] = ()
     source_ip_mappings: tuple[SourceIpMapping, ...] = ()
     dialing_permissions: DialingPermissions | None = None
+    call_flows: CallFlows | None = None
+
+    def entry_points(
+        self,
+    ) -> Iterator[tuple[str, PhoneNumber | Application | SipDomain | ByocTrunk]]:
+        """Every number, application, SIP domain and BYOC trunk with its config path."""
+        for key in ENTRY_POINT_KEYS:
+            for i, entry in enumerate(getattr(self, key)):
+                yield f"{key}[{i}]", entry
+
+    def dial_countries(self) -> list[str] | None:
+        """The countries the account may call, per dialing_permissions; None: not declared here
+        (no section, or inherited from the parent account)."""
+        permissions = self.dialing_permissions
+        if permissions is None or permissions.inherit:
+            return None
+        return sorted({c.iso_code for c in permissions.countries})
 
     def credentials_with_paths(self) -> Iterator[tuple[str, Credential]]:
         """Every credential with its config path (`credential_lists[0].credentials[1]`)."""

@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from infra.kinds import KINDS
+from infra.spec.callflow_rules import check_call_flow_rules
 from infra.spec.issues import SpecIssue
 from infra.spec.models import Environment
 from webhook_app.routes import ROUTES_BY_FLOW, url_for
@@ -20,7 +21,8 @@ KIND_LABELS: dict[str, str] = {
 
 
 def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssue]:
-    """Every cross-tree problem of `env`, in config order (`local`: the `local` stack)."""
+    """Every cross-tree problem of `env`, in config order (`local`: the `local` stack), and the
+    warnings (`SpecIssue.warning`) of its call flows."""
     issues: list[SpecIssue] = []
     if not local and env.credentials.account_sid is None:
         # Without it only resources already in the state are checked against the account the
@@ -73,6 +75,7 @@ def check_environment(env: Environment, *, local: bool = False) -> list[SpecIssu
     issues += _sip_registration(env)
     if not references:
         issues += _reference_cycles(env)
+    issues += check_call_flow_rules(env)
     return issues
 
 

@@ -110,13 +110,13 @@ CASES: list[Case] = [
         "number-two-routes",
         set_("numbers[0].trunk", "pbx-trunk"),
         "numbers[0]",
-        "exactly one of flow, external_url, application or trunk (found: flow, trunk)",
+        "exactly one of flow, call_flow, external_url, application or trunk (found: flow, trunk)",
     ),
     Case(
         "number-no-route",
         delete("numbers[0].flow"),
         "numbers[0]",
-        "exactly one of flow, external_url, application or trunk (found: none)",
+        "exactly one of flow, call_flow, external_url, application or trunk (found: none)",
     ),
     Case(
         "number-fallback-with-app",
@@ -914,7 +914,7 @@ def test_python_m_infra_validate_prod_from_repo_root() -> None:
     assert result.returncode == 0, result.stderr
     assert "7 numbers" in result.stdout
     assert "edge      ashburn" in result.stdout
-    assert "byoc_inbound" in result.stdout
+    assert "/voice/byoc/inbound?flow=main" in result.stdout
 
 
 @pytest.mark.parametrize(
