@@ -140,9 +140,9 @@ class ExternalTargets(SpecModel):
         if len(targets) > 1:
             raise PydanticCustomError(
                 "voice_target",
-                "{found} are all set: the voice URL comes from exactly one of flow (one of the "
-                "app's routes), call_flow (a flow of call_flows) or external_url; keep one",
-                {"found": " and ".join(targets)},
+                "{found} set: the voice URL comes from exactly one of flow (one of the app's "
+                "routes), call_flow (a flow of call_flows) or external_url; keep one",
+                {"found": " and ".join(targets) + (" both" if len(targets) == 2 else " all")},
             )
         return targets
 
