@@ -13,14 +13,18 @@ import pulumi
 
 from infra import spec
 from infra.environment import VoiceEnvironment
-from infra.urls import webhook_url
+from infra.resources.call_flows import RESOURCE_NAME, CallFlows, call_flows_args, stack_hash
+from infra.urls import CALL_FLOW_ROUTES, call_flow_url, webhook_url
 
 CONFIG_KEY = "environment"  # `twilio-voice:environment` in Pulumi.<stack>.yaml
 COMPONENT_NAME = "voice"
 
 
 def number_routing(number: spec.PhoneNumber) -> str:
-    """How calls to a number are routed: `flow:<flow>`, `application:<name>` or `trunk:<name>`."""
+    """How calls to a number are routed: `call_flow:<flow>`, `flow:<route flow>`,
+    `application:<name>`, `trunk:<name>` or `external:<url>`."""
+    if number.call_flow:
+        return f"call_flow:{number.call_flow}"
     if number.application:
         return f"application:{number.application}"
     if number.trunk:
@@ -41,8 +45,16 @@ def spec_outputs(env: spec.Environment) -> dict[str, Any]:
         "trunk_termination_uris": {t.name: t.domain_name for t in env.trunks},
         "number_routing": {n.e164: number_routing(n) for n in env.numbers},
         "number_flow_urls": {
-            n.e164: webhook_url(env.public_base_url, n.flow) for n in env.numbers if n.flow
+            **{n.e164: webhook_url(env.public_base_url, n.flow) for n in env.numbers if n.flow},
+            **{
+                n.e164: call_flow_url(env.public_base_url, CALL_FLOW_ROUTES["numbers"], n.call_flow)
+                for n in env.numbers
+                if n.call_flow
+            },
         },
+        # What the app's /healthz reports when it serves `twilio-voice app-config` of this stack
+        # (the built-in flow's hash with the stack's countries when it declares no call_flows).
+        "call_flows_hash": stack_hash(env),
     }
 
 
@@ -84,10 +96,19 @@ def load_from_config() -> spec.Environment:
         raise pulumi.RunError(str(err)) from None
 
 
+def register_call_flows(env: spec.Environment, component: VoiceEnvironment) -> CallFlows | None:
+    """The stack's call flows as state (one `CallFlows`, under the component), when declared."""
+    args = call_flows_args(env)
+    if args is None:
+        return None
+    return CallFlows(RESOURCE_NAME, args, pulumi.ResourceOptions(parent=component))
+
+
 def main() -> dict[str, Any]:
     """Register the stack's resources and export its outputs; returns the outputs."""
     env = load_from_config()
     component = VoiceEnvironment(COMPONENT_NAME, env)
+    register_call_flows(env, component)
     outputs = stack_outputs(env, component)
     for key, value in outputs.items():
         pulumi.export(key, value)

@@ -1,18 +1,20 @@
 """Voice guardrails as Pulumi policies, importable without starting the analyzer server.
 
 Levels: MANDATORY blocks `pulumi up`/`preview` for what is a security, legal or irreversible
-risk (plain-HTTP webhooks, open SIP domains, unencrypted prod trunks, recording without notice,
-unprotected numbers, passwords outside secrets, a single SBC for prod BYOC). ADVISORY only warns
-where a working estate may choose otherwise on purpose (edges: latency and data residency).
+risk (plain-HTTP webhooks, open SIP domains, unencrypted prod trunks, recording without notice
+or consent, unprotected numbers, passwords outside secrets, a single SBC for prod BYOC, prod
+calls the app hangs up on). ADVISORY only warns where a working estate may choose otherwise on
+purpose (edges: latency and data residency; outside production, calls the app hangs up on).
 Any level can be overridden per policy with `--policy-pack-config`.
 
 Each policy reads the environment from policy config `environment`, else from the stack in the
-resource URN. `local` (the emulator stack) is exempt from the HTTPS, edge and consent rules.
+resource URN. `local` (the emulator stack) is exempt from the HTTPS, edge, trunk/route
+recording-notice and calls-end-with-a-person rules; the call flows' consent rule holds everywhere.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from pulumi_policy import (
@@ -27,6 +29,7 @@ from pulumi_policy import (
 )
 
 from infra.kinds import KIND_META
+from infra.policy import callflows
 from infra.policy.context import (
     URL_PROPS,
     environment,
@@ -38,6 +41,7 @@ from infra.policy.context import (
     spec_edge,
     twilio_kind,
 )
+from infra.resources.call_flows import TYPE as CALL_FLOWS_TYPE
 from infra.spec.fields import EDGES
 
 PACK_NAME = "twilio-voice-guardrails"
@@ -431,6 +435,91 @@ dialing_allowlist = ResourceValidationPolicy(
 )
 
 
+# -- call flows (the stack's `CallFlows` resource) ------------------------------------------
+
+
+def _declared_flows(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> callflows.Declared | None:
+    """The flows of the stack's `CallFlows` resource; None for any other resource."""
+    if args.resource_type != CALL_FLOWS_TYPE:
+        return None
+    try:
+        return callflows.read(args.props)
+    except callflows.UnreadableCallFlows as exc:
+        report_violation(
+            f"the stack's call_flows cannot be checked: {exc}; run `twilio-voice validate "
+            "--stack <stack>`",
+            args.urn,
+        )
+        return None
+
+
+def _call_recording_consent(
+    args: ResourceValidationArgs, report_violation: ReportViolation
+) -> None:
+    declared = _declared_flows(args, report_violation)
+    if declared is None:
+        return
+    for problem in callflows.recording_without_consent(declared):
+        report_violation(problem, args.urn)
+
+
+call_recording_consent = ResourceValidationPolicy(
+    name="voice-call-recording-consent",
+    description="Every path a call takes through the declared call flows, from an entry point "
+    "(every flow when the entries are unknown) to a step that records, plays the recording "
+    "flow's consent prompt first.",
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_call_recording_consent,
+)
+
+
+def _calls_end_with_a_person(
+    production: bool,
+) -> Callable[[ResourceValidationArgs, ReportViolation], None]:
+    def validate(args: ResourceValidationArgs, report_violation: ReportViolation) -> None:
+        if args.resource_type != CALL_FLOWS_TYPE:
+            return
+        config = args.get_config()
+        if is_production(config, args.urn) != production:
+            return  # the other policy of the pair judges this environment
+        if is_local(config, args.urn):
+            return  # the emulator stack: no caller to lose
+        declared = _declared_flows(args, report_violation)
+        if declared is None:
+            return
+        for problem in callflows.app_hangups(declared):
+            report_violation(problem, args.urn)
+
+    return validate
+
+
+_END_DESCRIPTION = (
+    "no reachable step of the declared call flows ends a call with a hang-up the app chose "
+    "(an explicit hangup, 'no answer: goodbye', 'goodbye' when a menu's retries run out "
+    "with no operator, first_silence: hangup); calls end with a person or a voicemail. A "
+    "hang-up the caller picks from a menu is fine."
+)
+
+# One rule at two levels: mandatory in production, advisory elsewhere (each policy runs only in
+# its environments, like voice-prod-trunks-secure; a policy's level is fixed per pack).
+prod_calls_end_with_a_person = ResourceValidationPolicy(
+    name="voice-prod-calls-end-with-a-person",
+    description="In production, " + _END_DESCRIPTION,
+    enforcement_level=EnforcementLevel.MANDATORY,
+    validate=_calls_end_with_a_person(production=True),
+    config_schema=PolicyConfigSchema(properties=_PROD_SCHEMA),
+)
+calls_end_with_a_person = ResourceValidationPolicy(
+    name="voice-calls-end-with-a-person",
+    description="Outside production and local (advisory), " + _END_DESCRIPTION,
+    enforcement_level=EnforcementLevel.ADVISORY,
+    validate=_calls_end_with_a_person(production=False),
+    config_schema=PolicyConfigSchema(properties=_PROD_SCHEMA),
+)
+
+
 ALL = [
     https_webhooks,
     sip_domain_call_auth,
@@ -443,4 +532,7 @@ ALL = [
     prod_connection_policy_redundancy,
     prod_no_tollfraud_dialing,
     dialing_allowlist,
+    call_recording_consent,
+    prod_calls_end_with_a_person,
+    calls_end_with_a_person,
 ]

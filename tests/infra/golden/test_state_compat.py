@@ -51,6 +51,8 @@ SHIPPED = (
     # issue 14: dialing permissions
     "infra.resources.dialing_permissions_country:DialingPermissionsCountryProvider",
     "infra.resources.dialing_permissions_settings:DialingPermissionsSettingsProvider",
+    # issue 13: the call flows in state (not a Twilio record)
+    "infra.resources.call_flows:CallFlowsProvider",
 )
 
 

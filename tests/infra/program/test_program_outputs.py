@@ -31,12 +31,19 @@ def test_uris_and_routing(run: ProgramRun) -> None:
     base = env["public_base_url"].rstrip("/")
     assert out["number_flow_urls"] == {
         n["e164"]: base + ROUTES_BY_FLOW[n["flow"]].path
-        for n in env.get("numbers") or []
         if n.get("flow")
+        else f"{base}/voice/inbound?flow={n['call_flow']}"
+        for n in env.get("numbers") or []
+        if n.get("flow") or n.get("call_flow")
     }
     for number in env.get("numbers") or []:
-        kind = next(k for k in ("flow", "application", "trunk") if number.get(k))
-        assert out["number_routing"][number["e164"]] == f"{kind}:{number[kind]}"
+        kind = next(
+            k
+            for k in ("call_flow", "flow", "application", "trunk", "external_url")
+            if number.get(k)
+        )
+        name = "external" if kind == "external_url" else kind
+        assert out["number_routing"][number["e164"]] == f"{name}:{number[kind]}"
 
 
 def test_account_edge_region(run: ProgramRun) -> None:
