@@ -15,6 +15,7 @@ from infra.commands import (
     call,
     doctor,
     drift,
+    graph,
     import_stack,
     schema,
     simulate,
@@ -37,6 +38,7 @@ COMMANDS: tuple[Command, ...] = (
     call.COMMAND,
     import_stack.COMMAND,
     transfer.COMMAND,
+    graph.COMMAND,
 )
 
 
