@@ -14,6 +14,7 @@ forwarded headers are ignored (a client could forge them), as ``ProxyFix``'s own
 
 from __future__ import annotations
 
+import datetime as dt
 import gc
 import json
 import logging
@@ -139,7 +140,10 @@ class WebhookApp:
         logger: logging.Logger | None = None,
         renderer: Renderer | None = None,
         clock: Callable[[], float] = time.perf_counter,
+        now: Callable[[], dt.datetime] | None = None,
     ) -> None:
+        """``clock`` times requests; ``now`` (default: the real UTC time) is the wall clock
+        business-hours schedules are evaluated at."""
         self.settings = settings
         self.store = store
         self.metrics = metrics or Metrics()
@@ -160,7 +164,13 @@ class WebhookApp:
         self._foreign_origins: set[str] = set()  # request origins already warned about
         self._twilio_flows = frozenset(r.flow for r in ROUTES if r.twilio)
         renderer = renderer or Renderer(make_environment())
-        flows = Flows(settings, store, renderer, self.metrics, self._log)
+        flows = Flows(settings, store, renderer, self.metrics, self._log, now=now)
+        # /healthz names what it serves: the artifact's hash (the stack's Pulumi program exports
+        # the same value as call_flows_hash) and where it came from.
+        self._served = {
+            "call_flows": settings.served.hash,
+            "call_flows_source": settings.served.source,
+        }
         self._handlers: dict[str, Handler] = flows.handlers()
         missing = self._twilio_flows - self._handlers.keys()
         if missing:  # a route added to the table without a handler is a programming error
@@ -323,7 +333,11 @@ class WebhookApp:
         return self._health()
 
     def _health(self) -> tuple[int, bytes, str]:
-        """``/healthz``: the store proves it can be written and read back, or says what failed."""
+        """``/healthz``: the store proves it can be written and read back, or says what failed.
+
+        Both answers name the call flows served (``call_flows``: the artifact's hash,
+        ``call_flows_source``: its path, or ``built-in``).
+        """
         store = getattr(self.store, "name", type(self.store).__name__)
         try:
             self.store.check_health()
@@ -333,9 +347,16 @@ class WebhookApp:
             self._log.error(
                 "health check failed", extra={"store": store, "step": step, "error": str(exc)}
             )
-            body = {"status": "unavailable", "store": store, "step": step, "reason": reason}
+            body = {
+                "status": "unavailable",
+                "store": store,
+                "step": step,
+                "reason": reason,
+                **self._served,
+            }
             return 503, json.dumps(body).encode(), "application/json"
-        return 200, json.dumps({"status": "ok", "store": store}).encode(), "application/json"
+        body = {"status": "ok", "store": store, **self._served}
+        return 200, json.dumps(body).encode(), "application/json"
 
     def _record(self, flow: str, status: int, started: float, call: Mapping[str, str]) -> None:
         elapsed = self._clock() - started

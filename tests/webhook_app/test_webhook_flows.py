@@ -7,6 +7,7 @@ the diff of the golden files.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -15,13 +16,20 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from webhook_support import GOLDEN, AppFactory, Clock, Twilio, make_settings
+from webhook_support import (
+    GOLDEN,
+    AppFactory,
+    Clock,
+    Twilio,
+    built_in_with,
+    main_flow_with,
+    make_settings,
+)
 from werkzeug.test import Client
 
 from infra.urls import webhook_url
 from webhook_app.app import create_app
 from webhook_app.metrics import Metrics
-from webhook_app.settings import FlowSettings, Menu, MenuOption
 from webhook_app.store_sqlite import SqliteStore
 
 CALL = "CA0123456789abcdef0123456789abcdef"
@@ -37,10 +45,120 @@ BENCH_EXPECTED = (
     "</Response>"
 )
 
-FLOWS = FlowSettings(
-    byoc_routes={"+14155550150": "sip:pbx@carrier.example.com", "+14155550151": "+14155550160"},
-    disaster_recovery_number="+14155550170",
-)
+# The built-in flow with BYOC routes and a disaster-recovery number.
+FLOWS = built_in_with(disaster_recovery_number="+14155550170")
+FLOWS["flows"]["main"]["byoc_routes"] = {
+    "+14155550150": {"sip_user": "alice"},
+    "+14155550151": {"dial": {"numbers": ["+14155550160"]}},
+}
+
+# An estate with every kind of step: business hours, a speech menu with hints, a submenu, a
+# flow that records (with consent), in-order and simultaneous dials, SIP users, named and
+# caller rooms, two voicemail boxes, hang-ups, the operator and the no-answer chains.
+ESTATE: dict[str, Any] = {
+    "operator": {"numbers": ["+14155550100"]},
+    "sip_users": {
+        "alice": {"uri": "sip:alice@pbx.example.com", "pstn_fallback": "+14155550102"},
+        "bob": {"uri": "sip:bob@pbx.example.com"},
+    },
+    "voicemail_boxes": {
+        "general": {},
+        "sales": {
+            "prompt": "Sales is away. Leave a message.",
+            "max_seconds": 60,
+            "thanks": "Sales will call you back.",
+        },
+    },
+    "schedules": {
+        "office": {
+            "time_zone": "America/New_York",
+            "weekly": {day: ["09:00-17:00"] for day in ("mon", "tue", "wed", "thu", "fri")},
+            "holidays": ["2026-12-25"],
+        }
+    },
+    "flows": {
+        "main": {
+            "start": {
+                "hours": {
+                    "schedule": "office",
+                    "open": {"menu": "main"},
+                    "closed": {"voicemail": "general"},
+                    "holiday": {"hangup": "We are closed for the holiday. Goodbye."},
+                }
+            },
+            "menus": {
+                "main": {
+                    "prompt": "For sales press 1 or say sales. For support press 2.",
+                    "speech": True,
+                    "hints": ["billing", "tech-support"],
+                    "options": [
+                        {"digit": "1", "label": "sales", "action": {"menu": "sales"}},
+                        {"digit": "2", "label": "support", "action": {"flow": "support"}},
+                        {
+                            "digit": "3",
+                            "label": "team",
+                            "action": {
+                                "dial": {
+                                    "numbers": ["+14155550111", "+14155550112"],
+                                    "ring": "in_order",
+                                    "timeout": 15,
+                                    "no_answer": {"voicemail": "sales"},
+                                }
+                            },
+                        },
+                        {"digit": "4", "label": "alice", "action": {"sip_user": "alice"}},
+                        {
+                            "digit": "5",
+                            "label": "all hands",
+                            "action": {"conference": {"room": "all-hands"}},
+                        },
+                        {"digit": "6", "label": "operator", "action": {"operator": True}},
+                        {"digit": "0", "label": "goodbye", "action": {"hangup": "Goodbye now."}},
+                    ],
+                },
+                "sales": {
+                    "prompt": "For new orders press 1. To leave a message press 2.",
+                    "first_silence": "reprompt",
+                    "retries": 1,
+                    "exhausted": {"hangup": ""},
+                    "options": [
+                        {
+                            "digit": "1",
+                            "action": {"dial": {"numbers": ["+14155550121", "+14155550122"]}},
+                        },
+                        {"digit": "2", "action": {"voicemail": "sales"}},
+                    ],
+                },
+            },
+            "byoc_routes": {"+14155550150": {"sip_user": "alice"}},
+        },
+        "support": {
+            "voice": "Polly.Amy",
+            "language": "en-GB",
+            "recording": {"mode": "record-from-answer", "consent": "This call may be recorded."},
+            "caller_id": "+14155550180",
+            "start": {"menu": "support"},
+            "no_answer": {"voicemail": "general"},
+            "menus": {
+                "support": {
+                    "prompt": "For an engineer press 1. For the support room press 2.",
+                    "options": [
+                        {"digit": "1", "action": {"dial": {"numbers": ["+14155550131"]}}},
+                        {"digit": "2", "action": {"conference": {}}},
+                    ],
+                }
+            },
+        },
+        "vip": {
+            "recording": {"mode": "dual", "consent": "Calls are recorded for quality."},
+            "start": {"dial": {"numbers": ["+14155550141"]}},
+        },
+    },
+}
+# Mon 7 Dec 2026 in New York: 10:00 (open), 18:00 (closed); Fri 25 Dec (a holiday).
+OPEN = dt.datetime(2026, 12, 7, 15, 0, tzinfo=dt.UTC)
+CLOSED = dt.datetime(2026, 12, 7, 23, 0, tzinfo=dt.UTC)
+HOLIDAY = dt.datetime(2026, 12, 25, 15, 0, tzinfo=dt.UTC)
 
 
 @dataclass
@@ -48,7 +166,12 @@ class Case:
     name: str
     path: str
     params: dict[str, str] = field(default_factory=dict)
-    flows: FlowSettings = FLOWS
+    flows: dict[str, Any] = field(default_factory=lambda: FLOWS)
+    now: dt.datetime = OPEN
+
+
+def _estate(name: str, path: str, params: dict[str, str] | None = None, **kw: Any) -> Case:
+    return Case(f"flow_{name}", path, params or {}, flows=ESTATE, **kw)
 
 
 CASES = [
@@ -58,32 +181,32 @@ CASES = [
     Case("ivr_menu_voicemail", "/voice/menu", {"SpeechResult": "leave a message"}),
     Case("ivr_menu_invalid", "/voice/menu", {"Digits": "7"}),
     Case("ivr_menu_timeout", "/voice/menu?retries=1", {}),
-    # the previous reprompt's action carried the retries used so far (max_retries=2)
+    # the previous reprompt's action carried the retries used so far (retries: 2)
     Case("ivr_menu_exhausted_operator", "/voice/menu?retries=2", {"Digits": "7"}),
     Case(
         "ivr_menu_exhausted_goodbye",
         "/voice/menu?retries=2",
         {},
-        flows=FlowSettings(operator_number=None),
+        flows=built_in_with(operator=None),
     ),
     Case(
         "ivr_main_speech",
         "/voice/inbound",
         {},
-        flows=FlowSettings(menu=Menu(input="dtmf speech", prompt="Say sales or support.")),
+        flows=main_flow_with(menu={"speech": True, "prompt": "Say sales or support."}),
     ),
     Case(
         "ivr_main_first_silence_reprompt",
         "/voice/inbound",
         {},
-        flows=FlowSettings(menu=Menu(first_silence="reprompt")),
+        flows=main_flow_with(menu={"first_silence": "reprompt"}),
     ),
     Case(
         "ivr_menu_sip_user",
         "/voice/menu",
         {"Digits": "3"},
-        flows=FlowSettings(
-            menu=Menu(options=(MenuOption(digit="3", label="alice", action="sip", target="alice"),))
+        flows=main_flow_with(
+            menu={"options": [{"digit": "3", "label": "alice", "action": {"sip_user": "alice"}}]}
         ),
     ),
     Case("sip_inbound_user", "/voice/sip/inbound", {"To": "sip:alice@acme.sip.twilio.com"}),
@@ -96,21 +219,29 @@ CASES = [
     ),
     Case(
         "dial_status_completed",
-        "/voice/dial/status?then=pstn&user=alice",
+        "/voice/dial/status?step=sip.alice",
         {"DialCallStatus": "completed"},
     ),
     Case(
         "dial_status_pstn_fallback",
-        "/voice/dial/status?then=pstn&user=alice",
+        "/voice/dial/status?step=sip.alice",
         {"DialCallStatus": "no-answer"},
     ),
     Case(
         "dial_status_no_answer_message",
-        "/voice/dial/status?then=message",
+        "/voice/dial/status?step=sip.alice&attempt=1",
         {"DialCallStatus": "busy"},
     ),
     Case(
-        "dial_status_voicemail", "/voice/dial/status?then=voicemail", {"DialCallStatus": "failed"}
+        "dial_status_voicemail",
+        "/voice/dial/status?step=menu.main.1",
+        {"DialCallStatus": "failed"},
+    ),
+    # A <Dial action> written before call flows (mid-rollout): the same continuation.
+    Case(
+        "dial_status_legacy_then_voicemail",
+        "/voice/dial/status?then=voicemail",
+        {"DialCallStatus": "failed"},
     ),
     Case("byoc_inbound_sip", "/voice/byoc/inbound", {"To": "+14155550150"}),
     Case("byoc_inbound_number", "/voice/byoc/inbound", {"To": "sip:+14155550151@byoc.example"}),
@@ -134,20 +265,68 @@ CASES = [
         "trunk_disaster_recovery_voicemail",
         "/voice/trunk/disaster-recovery",
         {},
-        flows=FlowSettings(),
+        flows=built_in_with(),
     ),
     Case("outbound_voicemail_drop", "/voice/outbound", {"AnsweredBy": "machine_end_beep"}),
     Case(
         "outbound_voicemail_drop_recording",
         "/voice/outbound",
         {"AnsweredBy": "machine_end_silence"},
-        flows=FlowSettings(voicemail_drop_url="https://media.example.com/drop.mp3"),
+        flows=built_in_with(voicemail_drop={"url": "https://media.example.com/drop.mp3"}),
     ),
+    # --- every kind of step of a declared estate -------------------------------------------
+    _estate("hours_open_speech_menu", "/voice/inbound", now=OPEN),
+    _estate("hours_closed_voicemail", "/voice/inbound", now=CLOSED),
+    _estate("hours_holiday_hangup", "/voice/inbound", now=HOLIDAY),
+    _estate("submenu", "/voice/menu", {"Digits": "1"}),
+    _estate("submenu_reprompt", "/voice/menu?menu=sales", {"Digits": "9"}),
+    _estate("submenu_exhausted_hangup", "/voice/menu?menu=sales&retries=1", {"Digits": "9"}),
+    _estate("redirect_to_flow", "/voice/menu", {"SpeechResult": "support please"}),
+    _estate("dial_in_order_first", "/voice/menu", {"Digits": "3"}),
+    _estate(
+        "dial_in_order_next",
+        "/voice/dial/status?step=menu.main.3&attempt=0",
+        {"DialCallStatus": "no-answer"},
+    ),
+    _estate(
+        "dial_in_order_then_its_no_answer",
+        "/voice/dial/status?step=menu.main.3&attempt=1",
+        {"DialCallStatus": "busy"},
+    ),
+    _estate("dial_simultaneous", "/voice/menu?menu=sales", {"Digits": "1"}),
+    _estate(
+        "dial_no_answer_message",
+        "/voice/dial/status?step=menu.sales.1",
+        {"DialCallStatus": "no-answer"},
+    ),
+    _estate("sip_user", "/voice/menu", {"Digits": "4"}),
+    _estate(
+        "sip_user_pstn_fallback",
+        "/voice/dial/status?step=menu.main.4",
+        {"DialCallStatus": "no-answer"},
+    ),
+    _estate("conference_named_room", "/voice/menu", {"Digits": "5"}),
+    _estate("operator", "/voice/menu", {"Digits": "6"}),
+    _estate("hangup", "/voice/menu", {"Digits": "0"}),
+    _estate("voicemail_box", "/voice/menu?menu=sales", {"Digits": "2"}),
+    _estate("voicemail_box_done", "/voice/voicemail/done?box=sales"),
+    _estate("byoc_route", "/voice/byoc/inbound", {"To": "+14155550150"}),
+    _estate("consent_at_entry", "/voice/inbound?flow=support"),
+    _estate("recorded_dial", "/voice/menu?flow=support", {"Digits": "1"}),
+    _estate("recorded_conference_caller_room", "/voice/menu?flow=support", {"Digits": "2"}),
+    _estate(
+        "recorded_no_answer_chain_flow_voicemail",
+        "/voice/dial/status?flow=support&step=menu.support.1",
+        {"DialCallStatus": "no-answer"},
+    ),
+    _estate("dual_recording_consent_then_dial", "/voice/inbound?flow=vip"),
+    _estate("recorded_voice_fallback", "/voice/fallback?flow=support"),
 ]
 
 
 def _post(make_twilio: AppFactory, store: SqliteStore, case: Case) -> Any:
-    twilio = make_twilio(make_settings(caller_id="+14155550199", flows=case.flows))
+    settings = make_settings(caller_id="+14155550199", call_flows=case.flows)
+    twilio = make_twilio(settings, now=lambda: case.now)
     return twilio.post(case.path, {**BASE_PARAMS, **case.params})
 
 
@@ -297,7 +476,7 @@ def test_behind_a_path_prefix_every_twiml_url_keeps_the_prefix(make_twilio: AppF
     assert b'action="/app/voice/menu?retries=1"' in reprompt
     assert b'<Redirect method="POST">/app/voice/menu?retries=1</Redirect>' in reprompt
     dial = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "1"}, base=base).data
-    assert b'action="/app/voice/dial/status?then=voicemail"' in dial
+    assert b'action="/app/voice/dial/status?step=menu.main.1"' in dial
     voicemail = twilio.post("/voice/voicemail", BASE_PARAMS, base=base).data
     assert b'action="/app/voice/voicemail/done"' in voicemail
     assert b'recordingStatusCallback="https://voice.example.test/app/voice/recording/status"' in (
@@ -308,13 +487,11 @@ def test_behind_a_path_prefix_every_twiml_url_keeps_the_prefix(make_twilio: AppF
 
 
 def test_a_menu_offering_hash_turns_off_gathers_finish_key(make_twilio: AppFactory) -> None:
-    menu = Menu(
-        options=(
-            MenuOption(digit="#", label="operator", action="operator"),
-            MenuOption(digit="1", label="sales", action="dial", target="+14155550101"),
-        )
-    )
-    twilio = make_twilio(make_settings(flows=FlowSettings(menu=menu)))
+    options = [
+        {"digit": "#", "label": "operator", "action": {"operator": True}},
+        {"digit": "1", "label": "sales", "action": {"dial": {"numbers": ["+14155550101"]}}},
+    ]
+    twilio = make_twilio(make_settings(call_flows=main_flow_with(menu={"options": options})))
     assert b'finishOnKey=""' in twilio.post("/voice/inbound", BASE_PARAMS).data
     routed = twilio.post("/voice/menu", {**BASE_PARAMS, "Digits": "#"})
     assert b"<Number>+14155550100</Number>" in routed.data  # '#' reached the menu: the operator
@@ -395,11 +572,11 @@ def test_an_answered_dial_ends_the_call(make_twilio: AppFactory) -> None:
     twilio = make_twilio()
     for status in ("completed", "answered"):
         response = twilio.post(
-            "/voice/dial/status?then=pstn&user=alice", {**BASE_PARAMS, "DialCallStatus": status}
+            "/voice/dial/status?step=sip.alice", {**BASE_PARAMS, "DialCallStatus": status}
         )
         assert b"<Dial" not in response.data, status
     unanswered = twilio.post(
-        "/voice/dial/status?then=pstn&user=alice", {**BASE_PARAMS, "DialCallStatus": "no-answer"}
+        "/voice/dial/status?step=sip.alice", {**BASE_PARAMS, "DialCallStatus": "no-answer"}
     )
     assert b"<Number>+14155550102</Number>" in unanswered.data  # alice's PSTN fallback
 
@@ -412,8 +589,8 @@ def test_a_sip_user_dialling_a_national_number_needs_a_dial_region(
     make_twilio: AppFactory, region: str | None, number: bytes | None
 ) -> None:
     # 4155550100 is +1 415 555 0100 in the US, but read as E.164 it is +41 55 555 01 00.
-    flows = FlowSettings(dial_region=region)
-    twilio = make_twilio(make_settings(caller_id="+14155550199", flows=flows))
+    flows = built_in_with(dial_region=region)
+    twilio = make_twilio(make_settings(caller_id="+14155550199", call_flows=flows))
     response = twilio.post(
         "/voice/sip/inbound", {**BASE_PARAMS, "To": "sip:4155550100@acme.sip.twilio.com"}
     )

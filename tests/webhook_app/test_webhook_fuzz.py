@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import xml.etree.ElementTree as ET
+from types import SimpleNamespace
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,15 +13,15 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
-from webhook_support import BASE, TOKEN, make_settings
+from webhook_support import BASE, TOKEN, main_flow_with, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import create_app
+from webhook_app.callflow.model import Action, Menu, Option, VoicemailBox, VoicemailDrop
 from webhook_app.logs import configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.rendering import Renderer, make_environment
 from webhook_app.routes import ROUTES
-from webhook_app.settings import FlowSettings, Menu
 from webhook_app.store_sqlite import SqliteStore
 
 BATCH = 10
@@ -198,9 +199,9 @@ def _send(client: Client, req: dict[str, Any]) -> Any:
 @pytest.mark.parametrize("hops", [0, 1])
 def test_no_5xx_and_well_formed_twiml_for_any_request(tmp_path: Any, hops: int) -> None:
     store = SqliteStore(str(tmp_path / "fuzz.sqlite3"))
-    flows = FlowSettings(byoc_routes={"+14155550151": "sip:pbx@carrier.example.com"})
+    flows = main_flow_with(byoc_routes={"+14155550151": {"sip_user": "alice"}})
     app = create_app(
-        make_settings(trusted_proxy_hops=hops, flows=flows),
+        make_settings(trusted_proxy_hops=hops, call_flows=flows),
         store,
         metrics=Metrics(),
         logger=configure_logging("CRITICAL"),
@@ -240,6 +241,27 @@ text_values = st.text(max_size=30)
 RENDERER = Renderer(make_environment())  # compiled once; the property varies only the values
 
 
+def _menu(prompt: str, message: str, target: str) -> Menu:
+    """A speech menu whose every text is arbitrary (built unchecked, as no stack could)."""
+    option = Option.model_construct(
+        digit="#", label=target, keywords=(message,), action=Action(hangup="")
+    )
+    return Menu.model_construct(
+        prompt=prompt,
+        speech=True,
+        hints=(message, target),
+        timeout=5,
+        speech_timeout="auto",
+        retries=2,
+        invalid=message,
+        no_input=message,
+        first_silence="hangup",
+        silence_message=message,
+        exhausted=None,
+        options=(option,),
+    )
+
+
 @settings(max_examples=300, deadline=None)
 @given(
     prompt=text_values,
@@ -251,54 +273,77 @@ RENDERER = Renderer(make_environment())  # compiled once; the property varies on
 def test_every_template_is_well_formed_for_any_text(
     prompt: str, message: str, target: str, number: str, leg: str
 ) -> None:
-    menu = Menu.model_construct(
-        **{**Menu().model_dump(), "prompt": prompt, "voice": target, "language": message}
+    menu = _menu(prompt, message, target)
+    voice = SimpleNamespace(
+        voice=target,
+        language=message,
+        goodbye=prompt,
+        fallback_message=message,
+        transferring=target,
     )
+    box = VoicemailBox.model_construct(prompt=prompt, max_seconds=60, thanks=message)
+    drop = VoicemailDrop.model_construct(message=message, url=None)
+    record = "record-from-answer"
     contexts: dict[str, dict[str, Any]] = {
-        "ivr_main": {"menu": menu},
-        "ivr_reprompt": {"menu": menu, "message": message, "action": target},
-        "ivr_goodbye": {"menu": menu, "message": message},
-        "dial_operator": {
-            "menu": menu,
+        "menu": {"menu": menu, "voice": voice, "action": target},
+        "menu_reprompt": {"menu": menu, "voice": voice, "message": message, "action": target},
+        "hangup": {"voice": voice, "message": message},
+        "operator": {
+            "voice": voice,
             "message": message,
-            "number": number,
-            "caller_id": target,
-            "timeout": 20,
-        },
-        "dial_number": {"number": number, "caller_id": target, "timeout": 20, "action": message},
-        "dial_sip_endpoint": {"sip_uri": target, "timeout": 20, "action": message},
-        "dial_no_answer": {"menu": menu, "message": message},
-        "call_completed": {},
-        "call_rejected": {},
-        "conference_leg": {
-            "leg": leg,
-            "label": message,
-            "room": target,
-            "recording_callback": message,
-            "conference_callback": target,
-        },
-        "voicemail_prompt": {
-            "menu": menu,
-            "message": message,
-            "max_length": 60,
-            "recording_callback": target,
-        },
-        "voicemail_done": {"menu": menu, "message": message},
-        "voicemail_drop": {"menu": menu, "message": message, "url": None},
-        "voice_fallback": {
-            "menu": menu,
-            "message": message,
-            "number": number,
-            "caller_id": None,
-            "timeout": 20,
-        },
-        "trunk_disaster_recovery": {
-            "number": number,
+            "numbers": (number, target),
             "caller_id": target,
             "timeout": 20,
             "action": message,
+            "record": record,
+            "recording_callback": target,
+        },
+        "dial": {
+            "voice": voice,
+            "numbers": (number,),
+            "caller_id": target,
+            "timeout": 20,
+            "action": message,
+            "record": record,
+            "recording_callback": prompt,
+        },
+        "sip_user": {
+            "sip_uri": target,
+            "timeout": 20,
+            "action": message,
+            "record": message,
+            "recording_callback": prompt,
+        },
+        "flow": {"action": message},
+        "call_completed": {},
+        "call_rejected": {},
+        "conference": {
+            "leg": leg,
+            "label": message,
+            "room": target,
+            "record": True,
+            "recording_callback": message,
+            "conference_callback": target,
+        },
+        "voicemail": {
+            "box": box,
+            "voice": voice,
+            "action": message,
+            "recording_callback": target,
+        },
+        "voicemail_done": {"box": box, "voice": voice},
+        "voicemail_drop": {"drop": drop, "voice": voice},
+        "voice_fallback": {
+            "voice": voice,
+            "numbers": (number,),
+            "caller_id": None,
+            "timeout": 20,
+            "record": record,
+            "recording_callback": target,
         },
     }
+    consent = RENDERER.render("consent", message=message, voice=voice).body
+    assert ET.fromstring(b"<Response>" + consent + b"</Response>").tag == "Response"
     for step, context in contexts.items():
         twiml = RENDERER.render(step, **context)
         root = ET.fromstring(twiml.body)
@@ -310,19 +355,19 @@ def test_every_template_is_covered() -> None:
 
     steps = {p.stem for p in TWIML_DIR.glob("*.xml") if not p.name.startswith("_")}
     assert steps == {
-        "ivr_main",
-        "ivr_reprompt",
-        "ivr_goodbye",
-        "dial_operator",
-        "dial_number",
-        "dial_sip_endpoint",
-        "dial_no_answer",
+        "menu",
+        "menu_reprompt",
+        "hangup",
+        "operator",
+        "dial",
+        "sip_user",
+        "flow",
+        "consent",
         "call_completed",
         "call_rejected",
-        "conference_leg",
-        "voicemail_prompt",
+        "conference",
+        "voicemail",
         "voicemail_done",
         "voicemail_drop",
         "voice_fallback",
-        "trunk_disaster_recovery",
     }

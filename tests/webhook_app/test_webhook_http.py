@@ -14,10 +14,12 @@ from urllib.parse import urlencode
 
 import pytest
 from twilio.request_validator import RequestValidator
-from webhook_support import BASE, TOKEN, AppFactory, Twilio, make_settings
+from webhook_support import BASE, TOKEN, AppFactory, Twilio, main_flow_with, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import MAX_BODY_BYTES, create_app, get_app
+from webhook_app.callflow import artifact
+from webhook_app.callflow.model import CallFlows
 from webhook_app.logs import configure_logging
 from webhook_app.metrics import Metrics
 from webhook_app.routes import ROUTES
@@ -244,7 +246,12 @@ def test_healthz_and_metrics(make_twilio: AppFactory, call_params: dict[str, str
     twilio.post("/voice/inbound", call_params)
     health = twilio.client.get("/healthz", base_url=BASE)
     assert health.status_code == 200
-    assert health.json == {"status": "ok", "store": "sqlite"}
+    assert health.json == {
+        "status": "ok",
+        "store": "sqlite",
+        "call_flows": artifact.built_in().hash,
+        "call_flows_source": "built-in",
+    }
     text = twilio.client.get("/metrics", base_url=BASE).get_data(as_text=True)
     assert 'voice_webhook_requests_total{flow="ivr_main",status="200"} 1.0' in text
     assert 'voice_webhook_request_seconds_count{flow="ivr_main"} 1.0' in text
@@ -343,13 +350,17 @@ def test_wsgi_compliance(store: SqliteStore, call_params: dict[str, str]) -> Non
 
 
 def test_get_app_reads_the_environment(tmp_path: Path, call_params: dict[str, str]) -> None:
-    settings_file = tmp_path / "flows.yaml"
-    settings_file.write_text("operator_number: '+14155550111'\nmenu:\n  prompt: Hello there.\n")
+    flows = main_flow_with(menu={"prompt": "Hello there."})
+    artifact_file = tmp_path / "flows.json"
+    artifact_file.write_text(
+        artifact.render(CallFlows.model_validate(flows), None, stack="test"), encoding="utf-8"
+    )
     env = {
         "TWILIO_AUTH_TOKEN": TOKEN,
         "PUBLIC_BASE_URL": BASE,
         "VOICE_STORE_URL": f"sqlite:///{tmp_path}/state.sqlite3",
-        "VOICE_SETTINGS_FILE": str(settings_file),
+        "VOICE_SETTINGS_FILE": str(artifact_file),
+        "VOICE_DEDUPE_TTL_SECONDS": "600",
         "LOG_LEVEL": "warning",
     }
     try:
@@ -358,6 +369,7 @@ def test_get_app_reads_the_environment(tmp_path: Path, call_params: dict[str, st
     finally:
         gc.unfreeze()  # get_app freezes the heap of the (test) process it runs in
     assert b"Hello there." in response.data
+    assert load_settings(env).dedupe_ttl_seconds == 600
 
 
 def test_settings_errors_say_what_and_how(tmp_path: Path) -> None:
@@ -365,43 +377,12 @@ def test_settings_errors_say_what_and_how(tmp_path: Path) -> None:
         load_settings({})
     with pytest.raises(SettingsError, match="PUBLIC_BASE_URL"):
         load_settings({"TWILIO_AUTH_TOKEN": "t", "PUBLIC_BASE_URL": "voice.example.com"})
-    bad = tmp_path / "flows.toml"
-    bad.write_text('operator_number = "12"\n[menu]\nmax_retries = 99\n')
-    with pytest.raises(SettingsError) as info:
-        load_settings({"TWILIO_AUTH_TOKEN": "secret-token", "VOICE_SETTINGS_FILE": str(bad)})
-    message = str(info.value)
-    assert "operator_number" in message
-    assert "menu.max_retries" in message
-    assert "secret-token" not in message
+    with pytest.raises(SettingsError, match="VOICE_DEDUPE_TTL_SECONDS"):
+        load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_DEDUPE_TTL_SECONDS": "5"})
     with pytest.raises(SettingsError, match="cannot read"):
         load_settings(
-            {"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(tmp_path / "none.yaml")}
+            {"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(tmp_path / "none.json")}
         )
-
-
-def test_a_toml_settings_file_switches_numbers_off_with_empty_strings(tmp_path: Path) -> None:
-    flows = tmp_path / "flows.toml"
-    flows.write_text(
-        'operator_number = ""\ndisaster_recovery_number = ""\ndial_region = "gb"\n'
-        '[menu]\nfirst_silence = "reprompt"\n'
-    )
-    settings = load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(flows)})
-    assert settings.flows.operator_number is None
-    assert settings.flows.disaster_recovery_number is None
-    assert settings.flows.dial_region == "GB"
-    assert settings.flows.menu.first_silence == "reprompt"
-    flows.write_text('dial_region = "XX"\n[menu]\nspeech_timeout = "0"\n')
-    with pytest.raises(SettingsError) as info:
-        load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(flows)})
-    assert "dial_region" in str(info.value)
-    assert "menu.speech_timeout" in str(info.value)
-
-
-def test_menu_targets_are_checked(tmp_path: Path) -> None:
-    bad = tmp_path / "flows.yaml"
-    bad.write_text("menu:\n  options:\n    - {digit: '1', label: x, action: sip, target: bob}\n")
-    with pytest.raises(SettingsError, match="one of sip_users"):
-        load_settings({"TWILIO_AUTH_TOKEN": "t", "VOICE_SETTINGS_FILE": str(bad)})
 
 
 def test_a_store_that_reads_but_cannot_write_never_loops_the_caller(

@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from webhook_app.ivr import TRANSITIONS, Event, State, Step, advance, classify
-from webhook_app.settings import Menu, MenuOption
+from webhook_app.callflow.artifact import DEFAULT_CALL_FLOWS
+from webhook_app.callflow.model import Menu, Option
+from webhook_app.ivr import TRANSITIONS, Event, State, Step, advance, classify, small_count
 from webhook_app.store import IvrSession
 
-MENU = Menu(input="dtmf speech", max_retries=2)
+# The built-in menu (1 sales, 2 support, 9 voicemail) with speech, retries: 2.
+MENU = DEFAULT_CALL_FLOWS.flows["main"].menus["main"].model_copy(update={"speech": True})
+
+
+def _option(digit: str, label: str, *keywords: str) -> Option:
+    return Option.model_validate(
+        {"digit": digit, "label": label, "keywords": keywords, "action": {"hangup": ""}}
+    )
 
 
 @pytest.mark.parametrize(
@@ -35,11 +43,12 @@ def test_classify(digits: str, speech: str, event: Event, label: str | None) -> 
 
 
 PHRASES = Menu(
-    input="speech",
+    prompt="Say billing, tech support or main menu.",
+    speech=True,
     options=(
-        MenuOption(digit="1", label="billing", keywords=("customer service",), action="operator"),
-        MenuOption(digit="2", label="tech-support", action="conference"),
-        MenuOption(digit="#", label="hash", keywords=("main menu",), action="operator"),
+        _option("1", "billing", "customer service"),
+        _option("2", "tech-support"),
+        _option("#", "hash", "main menu"),
     ),
 )
 
@@ -71,7 +80,7 @@ def test_classify_matches_multi_word_keywords_as_phrases(speech: str, label: str
         (IvrSession("menu", 0), Event.TIMEOUT, Step.REPROMPT_TIMEOUT, IvrSession("menu", 1)),
         (IvrSession("menu", 1), Event.TIMEOUT, Step.REPROMPT_TIMEOUT, IvrSession("menu", 2)),
         (IvrSession("menu", 1), Event.INVALID, Step.REPROMPT_INVALID, IvrSession("menu", 2)),
-        # retries exhausted (max_retries=2): the next miss gives up
+        # retries exhausted (retries: 2): the next miss gives up
         (IvrSession("menu", 2), Event.INVALID, Step.EXHAUSTED, IvrSession("done", 0)),
         (IvrSession("menu", 2), Event.TIMEOUT, Step.EXHAUSTED, IvrSession("done", 0)),
         (IvrSession("menu", 2), Event.SELECTED, Step.ROUTE, IvrSession("done", 0)),
@@ -96,7 +105,7 @@ def test_table_is_total_over_the_menu_state() -> None:
 
 
 def test_zero_retries_gives_up_at_once() -> None:
-    menu = Menu(max_retries=0)
+    menu = MENU.model_copy(update={"retries": 0})
     assert advance(IvrSession("menu"), Event.TIMEOUT, None, menu).step is Step.EXHAUSTED
 
 
@@ -106,20 +115,26 @@ def test_deterministic() -> None:
 
 
 def test_speech_hints_are_phrases_twilio_accepts() -> None:
-    from webhook_app.settings import Menu, MenuOption
-
     menu = Menu(
-        input="dtmf speech",
+        prompt="Say sales.",
+        speech=True,
         options=(
-            MenuOption(
-                digit="1", label="Sales", keywords=("sales", "buy, now"), action="voicemail"
-            ),
-            MenuOption(digit="2", label="tech-support", keywords=("x" * 150,), action="voicemail"),
-            MenuOption(digit="3", label="Billing & Accounts", keywords=("--",), action="voicemail"),
+            _option("1", "Sales", "sales", "buy, now"),
+            _option("2", "tech-support", "x" * 150),
+            _option("3", "Billing & Accounts", "--"),
         ),
     )
-    phrases = menu.hints.split(", ")
+    phrases = menu.hint_text.split(", ")
     # Commas separate phrases, so none may hide inside one; each once, each <= 100 characters.
     assert phrases[:4] == ["Sales", "buy now", "tech support", "x" * 100]
     assert phrases[4] == "Billing Accounts"
     assert len(phrases) == 5
+
+
+@pytest.mark.parametrize(
+    ("text", "count"),
+    [("", 0), ("1", 1), ("2", 2), ("7", 2), ("x", 2), ("-1", 2), ("1e3", 2), ("0001", 2)],
+)
+def test_a_count_from_a_url_is_small_or_used_up(text: str, count: int) -> None:
+    # A value this app never writes counts as used up: toward a person, never a loop.
+    assert small_count(text, 2) == count

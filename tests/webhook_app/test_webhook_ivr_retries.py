@@ -3,7 +3,7 @@
 
 A store that silently loses writes (a Redis without persistence restarted, eviction, a
 failover) must not keep a caller in reprompts: the caller follows the TwiML exactly as Twilio
-would, and after ``max_retries`` reprompts reaches the operator (or goodbye).
+would, and after ``retries`` reprompts reaches the operator (or goodbye).
 """
 
 from __future__ import annotations
@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 from twilio.request_validator import RequestValidator
-from webhook_support import BASE, TOKEN, Twilio, make_settings
+from webhook_support import BASE, TOKEN, Twilio, built_in_with, make_settings
 from werkzeug.test import Client
 
 from webhook_app.app import create_app
 from webhook_app.metrics import Metrics
-from webhook_app.settings import FlowSettings, Menu
 from webhook_app.store import IvrSession, Record
 from webhook_app.store_sqlite import SqliteStore
 
@@ -45,9 +44,9 @@ class DroppingStore(SqliteStore):
         return True
 
 
-def _caller(tmp_path: Path, flows: FlowSettings) -> Twilio:
+def _caller(tmp_path: Path, flows: dict[str, Any] | None = None) -> Twilio:
     store = DroppingStore(str(tmp_path / "dropping.sqlite3"))
-    settings = make_settings(caller_id="+14155550199", flows=flows)
+    settings = make_settings(caller_id="+14155550199", call_flows=flows or built_in_with())
     return Twilio(Client(create_app(settings, store, metrics=Metrics())))
 
 
@@ -86,8 +85,9 @@ def test_a_store_that_drops_writes_cannot_hold_a_caller_in_reprompts(
     answer: dict[str, str],
 ) -> None:
     # first_silence=reprompt: silence at the first prompt is a timeout too (a retry).
-    menu = Menu(max_retries=max_retries, first_silence="reprompt")
-    twilio = _caller(tmp_path, FlowSettings(operator_number=operator, menu=menu))
+    flows = built_in_with(operator={"numbers": [operator]} if operator else None)
+    flows["flows"]["main"]["menus"]["main"].update(retries=max_retries, first_silence="reprompt")
+    twilio = _caller(tmp_path, flows)
     pages = _walk(twilio, answer, limit=max_retries + 6)
     answers = pages[1:]
     reprompts = [p for p in answers if b"<Gather" in p]
@@ -97,7 +97,7 @@ def test_a_store_that_drops_writes_cannot_hold_a_caller_in_reprompts(
 
 
 def test_each_reprompt_carries_its_count_in_the_signed_action_url(tmp_path: Path) -> None:
-    twilio = _caller(tmp_path, FlowSettings(menu=Menu(max_retries=2)))
+    twilio = _caller(tmp_path)  # the built-in menu: retries: 2
     first = twilio.post("/voice/menu", {**PARAMS, "Digits": "7"}).data
     assert b'<Gather action="/voice/menu?retries=1"' in first
     assert b'<Redirect method="POST">/voice/menu?retries=1</Redirect>' in first
@@ -109,7 +109,7 @@ def test_each_reprompt_carries_its_count_in_the_signed_action_url(tmp_path: Path
 
 
 def test_the_count_cannot_be_changed_by_the_caller(tmp_path: Path) -> None:
-    twilio = _caller(tmp_path, FlowSettings(menu=Menu(max_retries=2)))
+    twilio = _caller(tmp_path)  # the built-in menu: retries: 2
     signed_for = BASE + "/voice/menu?retries=2"
     signature = RequestValidator(TOKEN).compute_signature(signed_for, {**PARAMS, "Digits": "7"})
     replayed = twilio.post("/voice/menu?retries=0", {**PARAMS, "Digits": "7"}, signature=signature)
@@ -120,7 +120,7 @@ def test_the_count_cannot_be_changed_by_the_caller(tmp_path: Path) -> None:
     ("query", "expected"),
     [
         ("retries=1", b"retries=2"),  # one more reprompt
-        ("retries=9", OPERATOR),  # above max_retries (lowered mid-call): exhausted
+        ("retries=9", OPERATOR),  # above retries (lowered mid-call): exhausted
         ("retries=x", OPERATOR),  # not a count this app writes: toward a person
         ("retries=%C2%B2", OPERATOR),  # a non-ASCII digit
         ("retries=", b"retries=1"),  # empty: the first answer
@@ -128,7 +128,7 @@ def test_the_count_cannot_be_changed_by_the_caller(tmp_path: Path) -> None:
     ],
 )
 def test_odd_counts_go_toward_a_person(tmp_path: Path, query: str, expected: bytes) -> None:
-    twilio = _caller(tmp_path, FlowSettings(menu=Menu(max_retries=2)))
+    twilio = _caller(tmp_path)  # the built-in menu: retries: 2
     response = twilio.post(f"/voice/menu?{query}", {**PARAMS, "Digits": "7"})
     assert response.status_code == 200
     assert expected in response.data

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from webhook_support import AppFactory, make_settings
+from webhook_support import AppFactory, built_in_with, make_settings
 
-from webhook_app.settings import FlowSettings
+from webhook_app.callflow.model import VoicemailDrop
 
 CALL = "CA0123456789abcdef0123456789abcdef"
 OUTBOUND = {
@@ -60,7 +60,7 @@ def test_a_fax_or_an_undecided_answer_is_hung_up_on(
 
 def test_a_recorded_drop_is_played_instead_of_spoken(make_twilio: AppFactory) -> None:
     url = "https://media.example.com/drop.mp3"
-    twilio = make_twilio(make_settings(flows=FlowSettings(voicemail_drop_url=url)))
+    twilio = make_twilio(make_settings(call_flows=built_in_with(voicemail_drop={"url": url})))
     response = twilio.post("/voice/outbound", {**OUTBOUND, "AnsweredBy": "machine_end_beep"})
     assert f"<Play>{url}</Play><Hangup />".encode() in response.data
     assert b"<Say" not in response.data
@@ -68,7 +68,7 @@ def test_a_recorded_drop_is_played_instead_of_spoken(make_twilio: AppFactory) ->
 
 def test_a_drop_url_that_is_not_http_is_refused() -> None:
     with pytest.raises(ValueError, match="must be an https:// URL"):
-        FlowSettings(voicemail_drop_url="file:///etc/passwd")
+        VoicemailDrop(url="file:///etc/passwd")
 
 
 def test_the_answer_needs_a_call_sid(make_twilio: AppFactory) -> None:

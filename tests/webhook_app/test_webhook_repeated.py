@@ -17,20 +17,22 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from twilio.request_validator import RequestValidator
-from webhook_support import BASE, TOKEN, make_settings
+from webhook_support import BASE, TOKEN, main_flow_with, make_settings
 from werkzeug.datastructures import MultiDict
 from werkzeug.test import Client
 
 from webhook_app.app import create_app
 from webhook_app.forms import AmbiguousParameter, SingleValued
 from webhook_app.metrics import Metrics
-from webhook_app.settings import FlowSettings
 from webhook_app.store_sqlite import SqliteStore
 
 CALL = "CA0123456789abcdef0123456789abcdef"
 FIXED = {"AccountSid": "AC" + "0" * 32, "CallSid": CALL, "From": "+12125550199"}
-FLOWS = FlowSettings(
-    byoc_routes={"+14155550150": "sip:pbx@carrier.example.com", "+14155550151": "+14155550160"},
+FLOWS = main_flow_with(
+    byoc_routes={
+        "+14155550150": {"sip_user": "alice"},
+        "+14155550151": {"dial": {"numbers": ["+14155550160"]}},
+    }
 )
 
 
@@ -54,7 +56,7 @@ CASES = [
     ),
     Case("/voice/byoc/inbound", "To", ("+14155550150", "+14155550151", "+14155550199")),
     Case(
-        "/voice/dial/status?then=pstn&user=alice",
+        "/voice/dial/status?step=sip.alice",
         "DialCallStatus",
         ("completed", "no-answer", "busy"),
     ),
@@ -73,7 +75,7 @@ def _send(
     store = SqliteStore(str(tmp / f"s{n}.sqlite3"))
     try:
         app = create_app(
-            make_settings(caller_id="+14155550199", flows=FLOWS), store, metrics=Metrics()
+            make_settings(caller_id="+14155550199", call_flows=FLOWS), store, metrics=Metrics()
         )
         signature = RequestValidator(TOKEN).compute_signature(BASE + path, MultiDict(pairs))
         response = Client(app).post(

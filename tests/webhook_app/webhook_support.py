@@ -19,7 +19,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 from werkzeug.test import Client, TestResponse
 
-from webhook_app.settings import FlowSettings, Settings
+from webhook_app.callflow import artifact
+from webhook_app.callflow.model import CallFlows
+from webhook_app.settings import Settings
 
 TOKEN = "test-auth-token-0123456789abcdef"
 BASE = "https://voice.example.test"
@@ -28,8 +30,74 @@ GOLDEN = Path(__file__).parent / "golden"
 
 
 def make_settings(**overrides: Any) -> Settings:
-    fields: dict[str, Any] = {"auth_token": TOKEN, "public_base_url": BASE, "flows": FlowSettings()}
+    """Settings for tests: the built-in flow unless ``served`` (or ``call_flows``) says otherwise.
+
+    ``call_flows``: a ``CallFlows`` or its dict (the stack's call_flows section), served as an
+    artifact made from it would be (``dial_countries`` alongside, when given).
+    """
+    call_flows = overrides.pop("call_flows", None)
+    countries = overrides.pop("dial_countries", None)
+    if call_flows is not None:
+        overrides["served"] = served(call_flows, countries)
+    fields: dict[str, Any] = {"auth_token": TOKEN, "public_base_url": BASE}
     return Settings(**{**fields, **overrides})
+
+
+def served(
+    call_flows: CallFlows | dict[str, Any], dial_countries: tuple[str, ...] | None = None
+) -> artifact.Served:
+    """What the app serves for a call_flows section (a model, or the stack's YAML as a dict)."""
+    flows = (
+        call_flows if isinstance(call_flows, CallFlows) else CallFlows.model_validate(call_flows)
+    )
+    return artifact.serve(flows, dial_countries)
+
+
+def built_in_with(**changes: Any) -> dict[str, Any]:
+    """The built-in flow's call_flows section as a dict, with top-level ``changes``.
+
+    ``built_in_with(operator=None)`` drops the operator; flows are changed by passing
+    ``flows=...`` (see :func:`main_flow_with`).
+    """
+    data = artifact.DEFAULT_CALL_FLOWS.model_dump(mode="json", exclude_none=True)
+    for key, value in changes.items():
+        if value is None:
+            data.pop(key, None)
+        else:
+            data[key] = value
+    return data
+
+
+def main_flow_with(menu: dict[str, Any] | None = None, **changes: Any) -> dict[str, Any]:
+    """The built-in call_flows with its flow ``main`` (and its menu ``main``) changed."""
+    data = built_in_with()
+    flow = data["flows"]["main"]
+    flow.update(changes)
+    if menu:
+        flow["menus"]["main"].update(menu)
+    return data
+
+
+def twilio_for(
+    store: Any,
+    call_flows: CallFlows | dict[str, Any] | None = None,
+    *,
+    dial_countries: tuple[str, ...] | None = None,
+    caller_id: str | None = "+14155550199",
+    **deps: Any,
+) -> Twilio:
+    """A signed-request sender for an app serving ``call_flows`` (None: the built-in flow).
+
+    ``deps`` go to ``create_app`` (``metrics``, ``logger``, ``now`` for schedules...).
+    """
+    from webhook_app.app import create_app
+    from webhook_app.metrics import Metrics
+
+    settings = make_settings(caller_id=caller_id)
+    if call_flows is not None:
+        settings = make_settings(caller_id=caller_id, served=served(call_flows, dial_countries))
+    deps.setdefault("metrics", Metrics())
+    return Twilio(Client(create_app(settings, store, **deps)))
 
 
 @dataclass
