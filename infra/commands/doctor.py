@@ -2,9 +2,10 @@
 
 Checks, each with pass/fail, the Twilio errors it prevents and the fix: the public base URL's
 TLS (1.2+, certificate valid for the host, trusted, not expired); every webhook answering a
-signed call with TwiML in 2 s and refusing a forged one; credentials working for the stack's
-account; edge and region agreeing; numbers owned; drift; Monitor alerts of the last 24 hours
-grouped by error code with cause and fix; the dialing-permissions risk summary.
+signed call with TwiML in 2 s and refusing a forged one; the app serving the call flows the
+stack declares (its /healthz `call_flows` hash against the stack's); credentials working for
+the stack's account; edge and region agreeing; numbers owned; drift; Monitor alerts of the last
+24 hours grouped by error code with cause and fix; the dialing-permissions risk summary.
 Exit codes: 0 healthy, 1 problems, 2 could not run (unreadable or invalid stack).
 """
 
@@ -72,8 +73,8 @@ def run(args: argparse.Namespace) -> int:
 
 COMMAND = Command(
     name="doctor",
-    help="Check the stack's estate: TLS, webhooks, credentials, numbers, drift, alerts, "
-    "dialing risk (exit 0 healthy, 1 problems, 2 could not run).",
+    help="Check the stack's estate: TLS, webhooks, the app's call flows, credentials, numbers, "
+    "drift, alerts, dialing risk (exit 0 healthy, 1 problems, 2 could not run).",
     add_arguments=add_arguments,
     run=run,
 )

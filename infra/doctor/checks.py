@@ -1,5 +1,5 @@
-"""The doctor's checks besides TLS: webhooks, credentials, edge and region, numbers, drift, Monitor
-alerts of the last 24 h, and the dialing-permissions risk summary.
+"""The doctor's checks besides TLS: webhooks, the call flows the app serves, credentials, edge and
+region, numbers, drift, Monitor alerts of the last 24 h, and the dialing-permissions risk summary.
 
 Every Twilio call is a GET through the same `TwilioApi` the providers and drift use (a
 read-only API key is enough, except that signing test webhooks needs the auth token).
@@ -8,8 +8,11 @@ read-only API key is enough, except that signing test webhooks needs the auth to
 from __future__ import annotations
 
 import functools
+import json
 import ssl
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -25,8 +28,10 @@ from infra.drift.kinds import label
 from infra.drift.report import mask_sid
 from infra.errors import TwilioApiError
 from infra.props import RISK_FLAGS
+from infra.resources.call_flows import stack_hash
 from infra.spec import Environment
 from infra.urls import webhook_url
+from webhook_app.routes import url_for
 
 WEBHOOK_BUDGET_S = 2.0
 PRODUCTION = ("prod", "production")
@@ -42,6 +47,9 @@ REGION_EDGES: dict[str, tuple[str, ...]] = {
 }
 
 Post = smoke.Post
+# GET `url` within `timeout` s -> (status, content type, body); network errors raise OSError.
+Get = Callable[[str, float], tuple[int, str, str]]
+HEALTHZ_TIMEOUT_S = 5.0
 
 
 # -- webhooks --------------------------------------------------------------------------------
@@ -188,6 +196,93 @@ def check_webhooks(env: Environment, account_sid: str, token: str | None, post: 
         tuple(details),
         fix if failed else "",
     )
+
+
+# -- the call flows the app serves ------------------------------------------------------------
+
+
+def http_get(
+    url: str, timeout: float, context: ssl.SSLContext | None = None
+) -> tuple[int, str, str]:
+    """(status, content type, body) of a GET; an HTTP error status is an answer, not an error."""
+    request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
+        url, headers={"User-Agent": "twilio-voice doctor"}, method="GET"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
+            return (
+                response.status,
+                response.headers.get("Content-Type", ""),
+                response.read(1 << 20).decode("utf-8", errors="replace"),
+            )
+    except urllib.error.HTTPError as err:
+        body = err.read(1 << 20).decode("utf-8", errors="replace") if err.fp else ""
+        return err.code, err.headers.get("Content-Type", "") if err.headers else "", body
+
+
+def https_get(ca_file: Path | None) -> Get:
+    """`http_get` with the CA bundle the TLS check trusts."""
+    context = ssl.create_default_context(cafile=str(ca_file) if ca_file else None)
+    return functools.partial(http_get, context=context)
+
+
+def check_call_flows(env: Environment, stack: str, get: Get) -> Check:
+    """The app's /healthz reports the hash of the call flows it serves: the stack's, or not?"""
+    title = "the app serves the call flows the stack declares (/healthz call_flows hash)"
+    expected = stack_hash(env)
+    url = url_for("healthz", env.public_base_url)
+    redeploy = (
+        f"`twilio-voice app-config --stack {stack} > flows.json`, then redeploy the app with "
+        "it (VOICE_SETTINGS_FILE=flows.json)"
+    )
+    try:
+        status, _, body = get(url, HEALTHZ_TIMEOUT_S)
+    except OSError as err:
+        return Check(
+            "call_flows",
+            title,
+            "warn",
+            details=(f"GET {url}: no answer ({getattr(err, 'reason', err)})",),
+            fix="serve /healthz at public_base_url (the webhooks check says whether Twilio "
+            "reaches the app)",
+        )
+    try:
+        health = json.loads(body)
+    except ValueError:
+        health = None
+    served = health.get("call_flows") if isinstance(health, dict) else None
+    if not isinstance(served, str) or not served:
+        what = "reports no call_flows hash" if isinstance(health, dict) else "is not JSON"
+        return Check(
+            "call_flows",
+            title,
+            "warn",
+            details=(
+                f"GET {url}: HTTP {status}, {what}: an app older than call flows in the stack "
+                "serves its own settings, not necessarily the stack's",
+                f"stack: {expected}",
+            ),
+            fix=f"deploy the current app with the stack's call flows: {redeploy}",
+        )
+    assert isinstance(health, dict)
+    source = health.get("call_flows_source")
+    details = (
+        f"stack: {expected}" + ("" if env.call_flows else " (no call_flows: the built-in flow)"),
+        f"app:   {served}" + (f" (from {source})" if isinstance(source, str) and source else ""),
+    )
+    if served != expected:
+        return Check(
+            "call_flows",
+            title,
+            "fail",
+            details=(
+                *details,
+                "the app serves other call flows (or dialable countries) than the stack "
+                "declares: callers hear the old menus",
+            ),
+            fix=redeploy,
+        )
+    return Check("call_flows", title, "pass", details=details)
 
 
 # -- account ---------------------------------------------------------------------------------
@@ -416,13 +511,17 @@ def check_dialing(env: Environment, api: Lister | None, stack: str) -> Check:
 
 
 __all__ = [
+    "Get",
     "check_alerts",
+    "check_call_flows",
     "check_credentials",
     "check_dialing",
     "check_drift",
     "check_edge_region",
     "check_numbers",
     "check_webhooks",
+    "http_get",
+    "https_get",
     "https_post",
     "webhook_targets",
 ]

@@ -9,14 +9,17 @@ from pathlib import Path
 from infra.client import Credentials, RetryPolicy, resolve_credentials
 from infra.commands.drift import CountingApi
 from infra.doctor.checks import (
+    Get,
     Post,
     check_alerts,
+    check_call_flows,
     check_credentials,
     check_dialing,
     check_drift,
     check_edge_region,
     check_numbers,
     check_webhooks,
+    https_get,
     https_post,
 )
 from infra.doctor.model import DoctorReport
@@ -36,6 +39,7 @@ def run_checks(
     ca_file: Path | None = None,
     retry: RetryPolicy | None = None,
     post: Post | None = None,
+    get: Get | None = None,
     tls_timeout: float = 5.0,
 ) -> DoctorReport:
     """Every check; Twilio-side checks are skipped when the credentials do not resolve."""
@@ -52,11 +56,13 @@ def run_checks(
     account = account or "AC" + "0" * 32
     tls = check_tls(env.public_base_url, local=stack == LOCAL, ca_file=ca_file, timeout=tls_timeout)
     webhooks = check_webhooks(env, account, token, post or https_post(ca_file))
+    served = check_call_flows(env, stack, get or https_get(ca_file))
     creds, numbers = check_credentials(env, credentials, problem, api)
     reachable = api if numbers is not None else None
     checks = (
         tls,
         webhooks,
+        served,
         creds,
         check_edge_region(env, credentials),
         check_numbers(env, numbers),

@@ -7,6 +7,7 @@ that every Python build links against (`-days -1` makes an expired one).
 
 from __future__ import annotations
 
+import json
 import shutil
 import ssl
 import subprocess
@@ -23,11 +24,14 @@ from twilio.request_validator import RequestValidator
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+from webhook_app.callflow.artifact import built_in
+
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIEnvironment
 
 OPENSSL = shutil.which("openssl")
 EC_KEY = ("-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes")
+BUILT_IN_HASH = built_in().hash
 TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response><Say>Hello</Say></Response>'
 
 
@@ -106,14 +110,27 @@ WsgiApp = Callable[["WSGIEnvironment", "StartResponse"], Iterable[bytes]]
 
 
 def webhook_app(
-    token: str, base: Callable[[], str], behaviour: str = "good", delay: float = 0.0
+    token: str,
+    base: Callable[[], str],
+    behaviour: str = "good",
+    delay: float = 0.0,
+    call_flows: str | None = BUILT_IN_HASH,
 ) -> WsgiApp:
     """A webhook app: `good` validates signatures (403 otherwise) and answers TwiML; `500`,
-    `json` (wrong content type), `badxml` and `forged` (accepts any signature) misbehave."""
+    `json` (wrong content type), `badxml` and `forged` (accepts any signature) misbehave.
+    GET /healthz reports `call_flows` (default: the built-in flow's hash, what an app without
+    an artifact serves); None: no hash, like an app older than call flows in the stack."""
     validator = RequestValidator(token)
 
     def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         request = Request(environ)
+        if request.method == "GET" and request.path == "/healthz":
+            health: dict[str, str] = {"status": "ok", "store": "sqlite"}
+            if call_flows is not None:
+                health |= {"call_flows": call_flows, "call_flows_source": "flows.json"}
+            return Response(json.dumps(health), 200, mimetype="application/json")(
+                environ, start_response
+            )
         if delay:
             time.sleep(delay)
         url = base() + request.full_path.rstrip("?")

@@ -14,6 +14,7 @@ from typing import Any
 
 import pytest
 from doctor_support import (
+    BUILT_IN_HASH,
     OPENSSL,
     Certs,
     https_server,
@@ -26,10 +27,11 @@ from doctor_support import (
 from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.client import Credentials
 from infra.commands.doctor import doctor
-from infra.doctor.checks import check_edge_region, check_webhooks, https_post
+from infra.doctor.checks import check_call_flows, check_edge_region, check_webhooks, https_post
 from infra.doctor.tls import _legacy_version, check_tls
 from infra.plan import plan
 from infra.resources import PROVIDERS
+from infra.resources.call_flows import stack_hash
 from infra.spec import Environment, load_environment, load_stack_file
 
 pytestmark = [
@@ -51,9 +53,14 @@ def app_server(certs: Certs) -> Iterator[Any]:
     """Start a webhook app (given behaviour) over HTTPS with the valid certificate."""
     servers: list[Any] = []
 
-    def start(behaviour: str = "good", delay: float = 0.0, token: str = TOKEN) -> str:
+    def start(
+        behaviour: str = "good",
+        delay: float = 0.0,
+        token: str = TOKEN,
+        call_flows: str | None = BUILT_IN_HASH,
+    ) -> str:
         holder: dict[str, str] = {}
-        app = webhook_app(token, lambda: holder["base"], behaviour, delay)
+        app = webhook_app(token, lambda: holder["base"], behaviour, delay, call_flows)
         manager = https_server(app, server_context(certs.valid))
         holder["base"] = manager.__enter__()
         servers.append(manager)
@@ -300,10 +307,11 @@ def test_healthy_stack_exits_0(healthy: Path, certs: Certs, emu: RunningEmulator
     assert err == ""
     assert code == 0
     checks = by_name(report)
-    assert [c["status"] for c in report["checks"]] == ["pass"] * 8, report
+    assert [c["status"] for c in report["checks"]] == ["pass"] * 9, report
     assert list(checks) == [
         "tls",
         "webhooks",
+        "call_flows",
         "credentials",
         "edge_region",
         "numbers",
@@ -430,3 +438,116 @@ def test_registered_in_the_cli() -> None:
     from infra.cli import COMMANDS
 
     assert "doctor" in {c.name for c in COMMANDS}
+
+
+# -- the call flows the app serves -------------------------------------------------------------
+
+FLOWS = {
+    "voicemail_boxes": {"general": {}},
+    "flows": {"main": {"start": {"voicemail": "general"}}},
+}
+
+
+def flows_spec(base: str, account: str = "AC" + "0" * 32) -> dict[str, Any]:
+    env = spec(base, account, call_flows=FLOWS)
+    env["numbers"][0] = {"e164": NUMBER, "call_flow": "main", "fallback_flow": "voice_fallback"}
+    return env
+
+
+def answering(status: int, body: str) -> Any:
+    asked: list[str] = []
+
+    def get(url: str, timeout: float) -> tuple[int, str, str]:
+        asked.append(url)
+        return status, "application/json", body
+
+    get.asked = asked  # type: ignore[attr-defined]
+    return get
+
+
+def test_the_app_serving_the_stack_flows_passes() -> None:
+    env = load_environment(flows_spec("https://voice.example.com"), "prod", secrets_decrypted=True)
+    expected = stack_hash(env)
+    get = answering(200, json.dumps({"status": "ok", "call_flows": expected}))
+    check = check_call_flows(env, "prod", get)
+    assert get.asked == ["https://voice.example.com/healthz"]
+    assert check.status == "pass"
+    assert check.details == (f"stack: {expected}", f"app:   {expected}")
+
+
+def test_other_flows_fail_naming_both_hashes_and_the_fix() -> None:
+    env = load_environment(flows_spec("https://voice.example.com"), "prod", secrets_decrypted=True)
+    body = {"status": "ok", "call_flows": BUILT_IN_HASH, "call_flows_source": "built-in"}
+    check = check_call_flows(env, "prod", answering(200, json.dumps(body)))
+    assert check.status == "fail"
+    assert check.details[:2] == (
+        f"stack: {stack_hash(env)}",
+        f"app:   {BUILT_IN_HASH} (from built-in)",
+    )
+    assert check.fix == (
+        "`twilio-voice app-config --stack prod > flows.json`, then redeploy the app with it "
+        "(VOICE_SETTINGS_FILE=flows.json)"
+    )
+    # a store outage answers 503 but still says which flows it serves: still compared
+    check = check_call_flows(env, "prod", answering(503, json.dumps(body)))
+    assert check.status == "fail"
+
+
+def test_an_app_reporting_no_hash_warns() -> None:
+    env = load_environment(flows_spec("https://voice.example.com"), "prod", secrets_decrypted=True)
+    old = check_call_flows(env, "prod", answering(200, '{"status": "ok", "store": "sqlite"}'))
+    assert old.status == "warn"
+    assert old.details[0] == (
+        "GET https://voice.example.com/healthz: HTTP 200, reports no call_flows hash: an app "
+        "older than call flows in the stack serves its own settings, not necessarily the stack's"
+    )
+    assert "twilio-voice app-config --stack prod > flows.json" in old.fix
+    html = check_call_flows(env, "prod", answering(404, "<html>not found</html>"))
+    assert html.status == "warn"
+    assert "HTTP 404, is not JSON" in html.details[0]
+
+    def down(url: str, timeout: float) -> tuple[int, str, str]:
+        raise OSError("connection refused")
+
+    unreachable = check_call_flows(env, "prod", down)
+    assert unreachable.status == "warn"
+    assert unreachable.details == (
+        "GET https://voice.example.com/healthz: no answer (connection refused)",
+    )
+
+
+def test_a_stack_without_call_flows_expects_the_built_in_flow_with_its_countries() -> None:
+    env = environment("https://voice.example.com")
+    assert (
+        check_call_flows(
+            env, "dev", answering(200, json.dumps({"call_flows": BUILT_IN_HASH}))
+        ).status
+        == "pass"
+    )
+    dialing = load_environment(
+        spec("https://voice.example.com", dialing_permissions={"countries": [{"iso_code": "US"}]}),
+        "dev",
+        secrets_decrypted=True,
+    )
+    check = check_call_flows(
+        dialing, "dev", answering(200, json.dumps({"call_flows": BUILT_IN_HASH}))
+    )
+    assert check.status == "fail"  # the app does not know the stack's countries: app-config
+
+
+def test_doctor_fails_when_the_app_serves_other_flows(
+    emu: RunningEmulator, app_server: Any, certs: Certs, tmp_path: Path
+) -> None:
+    base = app_server("good", token=emu.auth_token)  # reports the built-in flow
+    write_stack(tmp_path, "prod", flows_spec(base, emu.account_sid))
+    apply(tmp_path, "prod")
+    code, report, _ = run_doctor(tmp_path, "prod", certs)
+    assert code == 1
+    served = by_name(report)["call_flows"]
+    assert served["status"] == "fail"
+    assert served["details"][1] == f"app:   {BUILT_IN_HASH} (from flows.json)"
+    env = load_stack_file(tmp_path, "prod")
+    good = app_server("good", token=emu.auth_token, call_flows=stack_hash(env))
+    write_stack(tmp_path, "prod", flows_spec(good, emu.account_sid))
+    code, report, _ = run_doctor(tmp_path, "prod", certs)
+    assert by_name(report)["call_flows"]["status"] == "pass", report
