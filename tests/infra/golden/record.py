@@ -53,8 +53,12 @@ def _ordering() -> EngineConfig:
 
 def _scale(numbers: int) -> Callable[[], EngineConfig]:
     def build() -> EngineConfig:
-        from test_scale import scale_spec  # tests/e2e, read as it is
+        try:
+            from test_scale import scale_spec  # tests/e2e, read as it is
+        except ModuleNotFoundError:  # the e2e scale test is gone: keep the recorded estate
+            from golden_support import read
 
+            return read(f"scale-{numbers}")[1]
         return engine_config("local", scale_spec(numbers))
 
     return build
