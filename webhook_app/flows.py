@@ -443,7 +443,7 @@ class Flows:
                 chosen = holiday_key
             else:
                 chosen = open_key if schedule.is_open(now) else closed_key
-            self._outcome.labels("hours", chosen.rsplit(".", 1)[1]).inc()
+            self._outcome.labels(req.flow, f"hours_{chosen.rsplit('.', 1)[1]}").inc()
             return answer(steps[chosen], req)
 
         return choose
