@@ -106,6 +106,12 @@ def call_flow_url(base: str, entry_route: str, call_flow: str) -> str:
     return hook.url
 
 
+def entry_webhooks(base: str, key: str, resource: RoutesCalls) -> VoiceWebhooks:
+    """The webhooks of an entry point of spec list `key` (`numbers`, `applications`,
+    `sip_domains`, `byoc_trunks`): with its `call_flow`, the kind's route and `?flow=`."""
+    return voice_webhooks(base, resource, CALL_FLOW_ROUTES[key])
+
+
 def voice_webhooks(
     base: str, resource: RoutesCalls, entry_route: str = "ivr_main"
 ) -> VoiceWebhooks:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 from infra.kinds import KINDS
 from infra.spec.callflow_rules import check_call_flow_rules
@@ -135,11 +136,13 @@ def _external_urls(env: Environment) -> list[SpecIssue]:
                 if not url or not url.startswith(base):
                     continue
                 flow = flows.get(url.split("?", 1)[0])
-                fix = (
-                    f"use {flow_key}: {flow} instead"
-                    if flow
-                    else "the app serves no such route; name one of its flows"
-                )
+                named = parse_qs(urlsplit(url).query).get("flow", [None])[0]
+                if flow and named and name == "external_url" and env.call_flows is not None:
+                    fix = f"use call_flow: {named} instead"
+                elif flow:
+                    fix = f"use {flow_key}: {flow} instead"
+                else:
+                    fix = "the app serves no such route; name one of its flows"
                 issues.append(
                     SpecIssue(f"{key}[{i}].{name}", f"'{url}' is under public_base_url: {fix}")
                 )

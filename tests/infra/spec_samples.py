@@ -132,3 +132,13 @@ def write_project(
     document = {"config": {**(extra_config or {}), "twilio-voice:environment": environment}}
     (root / f"Pulumi.{stack}.yaml").write_text(yaml.safe_dump(document), encoding="utf-8")
     return root
+
+
+def on_call_flows(raw: dict[str, Any], call_flows: dict[str, Any], flow: str = "main") -> None:
+    """Move every entry point of `raw` from an app route (`flow:`) to call flow `flow`, and
+    declare `call_flows`."""
+    for key in ("numbers", "applications", "sip_domains", "byoc_trunks"):
+        for entry in raw.get(key, []):
+            if entry.pop("flow", None) is not None:
+                entry["call_flow"] = flow
+    raw["call_flows"] = call_flows

@@ -5,13 +5,16 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-from spec_samples import valid_spec
+from spec_samples import on_call_flows, valid_spec
 
 from infra import spec
 from infra.urls import (
+    CALL_FLOW_ROUTES,
     UnknownFlowError,
     Webhook,
+    call_flow_url,
     disaster_recovery_webhook,
+    entry_webhooks,
     flow_url,
     join_url,
     route_for,
@@ -116,3 +119,40 @@ def test_one_join_of_flow_and_base_for_infra_and_the_app() -> None:
             assert url.endswith(rendered[route.flow])
             if route.twilio:
                 assert webhook_url(base, route.flow) == url
+
+
+def test_a_call_flow_adds_the_flow_to_the_voice_and_fallback_urls() -> None:
+    raw = valid_spec()
+    on_call_flows(raw, {"flows": {"main": {"start": {"hangup": "Bye."}}}})
+    raw["numbers"][0]["status_callback_flow"] = "call_status"
+    env = spec.load_environment(raw, "dev", secrets_decrypted=True)
+    base = env.public_base_url
+    hooks = voice_webhooks(base, env.numbers[0])
+    assert hooks.voice == Webhook(f"{base}/voice/inbound?flow=main", "POST")
+    assert hooks.fallback == Webhook(f"{base}/voice/fallback?flow=main", "POST")
+    assert hooks.status_callback == Webhook(f"{base}/voice/status", "POST")  # no ?flow=
+    assert entry_webhooks(base, "numbers", env.numbers[0]) == hooks
+    assert entry_webhooks(base, "sip_domains", env.sip_domains[0]).voice == Webhook(
+        f"{base}/voice/sip/inbound?flow=main", "POST"
+    )
+    assert entry_webhooks(base, "byoc_trunks", env.byoc_trunks[0]).voice == Webhook(
+        f"{base}/voice/byoc/inbound?flow=main", "POST"
+    )
+    assert call_flow_url(base, CALL_FLOW_ROUTES["applications"], "a.b-c") == (
+        f"{base}/voice/inbound?flow=a.b-c"
+    )
+
+
+def test_an_app_url_typed_with_a_flow_becomes_a_call_flow() -> None:
+    raw = valid_spec()
+    on_call_flows(raw, {"flows": {"main": {"start": {"hangup": "Bye."}}}})
+    raw["numbers"][0] = {
+        "e164": "+14155550100",
+        "external_url": "https://voice.example.com/voice/inbound?flow=main",
+    }
+    with pytest.raises(spec.SpecError) as caught:
+        spec.load_environment(raw, "dev", secrets_decrypted=True)
+    assert any(
+        i.path == "numbers[0].external_url" and i.message.endswith("use call_flow: main instead")
+        for i in caught.value.issues
+    )
