@@ -183,7 +183,10 @@ class _Diagram:
         return found
 
     def edge(self, source: str, target: str, text: str = "", *, dotted: bool = False) -> None:
-        self.edges.append(_Edge(source, target, label(text) if text else "", dotted))
+        """An edge, drawn once however many steps it stands for."""
+        edge = _Edge(source, target, label(text) if text else "", dotted)
+        if edge not in self.edges:
+            self.edges.append(edge)
 
     def text(self) -> str:
         out = ["flowchart LR"]
@@ -416,10 +419,10 @@ def _draw_flow(
                 return None  # an undeclared target: the checks report it
             onward = passes_to(node)
             if onward is None:
-                step = steps.get(graph_id)
-                if step is not None and step.action.voicemail is not None:
-                    # One node per box and flow, however many steps lead there.
-                    return diagram.id("voicemail", f"{node.flow}.{step.action.voicemail}")
+                shared = _shared(node, steps.get(graph_id))
+                if shared is not None:
+                    key = _shared_key(node, steps.get(graph_id))
+                    return diagram.id(shared, f"{node.flow}.{key}")
                 return diagram.id(node.kind, graph_id.split(":", 1)[1])
             graph_id = onward
         return None
@@ -460,9 +463,37 @@ def _draw_flow(
         sip_user = step.action.sip_user if step is not None else None
         user = flows.sip_users.get(sip_user) if sip_user is not None else None
         if user is not None and user.pstn_fallback is not None and source is not None:
-            fallback = diagram.id("pstn_fallback", node.id.split(":", 1)[1])
-            group.nodes.append(_Node(fallback, "person", label("dial", user.pstn_fallback)))
+            fallback = diagram.id("pstn_fallback", f"{name}.{sip_user}")
+            if fallback not in declared:
+                declared.add(fallback)
+                group.nodes.append(_Node(fallback, "person", label("dial", user.pstn_fallback)))
             diagram.edge(source, fallback, "pstn fallback")
+
+
+# Targets whose node says everything about them and whose onward edges are the flow's (a
+# voicemail box, the operator, a SIP user, a conference room): one node per flow and target,
+# however many options, hours or routes lead there. A dial keeps a node per step (its numbers
+# and its own no_answer differ).
+def _shared(node: Node, step: Step | None) -> str | None:
+    """The node kind shared by every step with the same target, or None (a node per step)."""
+    if node.kind == "end" and node.end == "person":
+        return "operator"  # a menu that gives up falls back to the operator
+    if step is None:
+        return None
+    action = step.action
+    for kind in ("voicemail", "operator", "sip_user", "conference"):
+        if getattr(action, kind) is not None:
+            return kind
+    return None
+
+
+def _shared_key(node: Node, step: Step | None) -> str:
+    action = step.action if step is not None else None
+    if action is None or action.operator is not None:
+        return ""
+    if action.conference is not None:
+        return action.conference.room or "caller"
+    return action.voicemail or action.sip_user or ""
 
 
 def _flow_lines(flows: CallFlows, name: str) -> list[str]:

@@ -270,16 +270,16 @@ def test_every_menu_option_is_an_edge_labelled_by_digit_and_keyword(estate: Diag
     assert estate.out("menu_main_main") == {
         "1 / sales": "step_main_menu_main_1",
         "2 / support": "flow_support",  # another flow: straight to its entry
-        "3 / alice": "step_main_menu_main_3",  # no label: the first keyword
-        "4": "step_main_menu_main_4",
+        "3 / alice": "sip_user_main_alice",  # no label: the first keyword
+        "4": "conference_main_war_room",
         "5 / team": "menu_main_team",  # a submenu: straight to it
-        "0 / operator": "step_main_menu_main_0",
+        "0 / operator": "operator_main",
         "#35; / bye": "step_main_menu_main_hash",
-        "no valid choice after 2 retries": "end_main_menu_main_exhausted",
+        "no valid choice after 2 retries": "operator_main",
     }
     assert estate.out("menu_main_team") == {
-        "1": "step_main_menu_team_1",
-        "no valid choice after 2 retries": "end_main_menu_team_exhausted",
+        "1": "conference_main_caller",
+        "no valid choice after 2 retries": "operator_main",
     }
     # A menu that hangs up on silence says so.
     assert estate.out("menu_support_support")["silence"] == "end_support_menu_support_silence"
@@ -293,38 +293,42 @@ def test_every_target_kind_is_drawn_with_what_it_does(estate: Diagram) -> None:
     assert nodes["step_main_menu_main_1"] == (
         "dial<br/>+14155550101, +14155550102<br/>ring in order"
     )
-    assert nodes["step_main_menu_main_3"] == (
-        "SIP user alice<br/>sip:alice@acme-soft.sip.twilio.com"
-    )
-    assert nodes["step_main_menu_main_4"] == "conference<br/>room war-room"
-    assert nodes["step_main_menu_team_1"] == "conference<br/>the caller's own room"
-    assert nodes["step_main_menu_main_0"] == (
-        "operator<br/>+14155550100, +14155550108<br/>ring in order"
-    )
+    assert nodes["sip_user_main_alice"] == ("SIP user alice<br/>sip:alice@acme-soft.sip.twilio.com")
+    assert nodes["conference_main_war_room"] == "conference<br/>room war-room"
+    assert nodes["conference_main_caller"] == "conference<br/>the caller's own room"
+    assert nodes["operator_main"] == ("operator<br/>+14155550100, +14155550108<br/>ring in order")
     assert nodes["step_main_menu_main_hash"] == "hang up"
     # A menu that gives up reaches the declared operator.
-    assert nodes["end_main_menu_main_exhausted"].startswith("operator<br/>+14155550100")
+    assert nodes["operator_main"].startswith("operator<br/>+14155550100")
 
 
 def test_no_answer_and_pstn_fallback_edges(estate: Diagram) -> None:
     # Nobody answers: the flow's no_answer, or the dial's own.
-    for step in ("step_main_menu_main_1", "step_main_menu_main_3", "step_main_menu_main_0"):
+    for step in ("step_main_menu_main_1", "sip_user_main_alice", "operator_main"):
         assert estate.out(step)["no answer"] == "voicemail_main_general"
-    # One node per voicemail box and flow, however many steps lead there.
-    assert [n for n in estate.members["sg_flow_main"] if n.startswith("voicemail")] == [
-        "voicemail_main_general"
+    # One node per voicemail box, operator, SIP user and room in a flow, however many steps
+    # lead there; each edge once.
+    shared = ("voicemail", "operator", "sip_user", "conference", "pstn_fallback")
+    assert [n for n in estate.members["sg_flow_main"] if n.startswith(shared)] == [
+        "operator_main",
+        "voicemail_main_general",
+        "sip_user_main_alice",
+        "conference_main_war_room",
+        "conference_main_caller",
+        "pstn_fallback_main_alice",
     ]
+    assert len(set(estate.edges)) == len(estate.edges)
     assert estate.out("step_support_menu_support_1") == {"no answer": "voicemail_support_general"}
     assert estate.nodes["voicemail_support_general"] == "voicemail general<br/>up to 90 s"
     # A conference has no "no answer".
-    assert "no answer" not in estate.out("step_main_menu_main_4")
-    fallback = estate.out("step_main_menu_main_3")["pstn fallback"]
+    assert "no answer" not in estate.out("conference_main_war_room")
+    fallback = estate.out("sip_user_main_alice")["pstn fallback"]
     assert estate.nodes[fallback] == "dial<br/>+14155550123"
 
 
 def test_byoc_routes_by_called_number(estate: Diagram) -> None:
-    assert estate.out("flow_main")["called +14155550101"] == "step_main_byoc_14155550101"
-    assert estate.nodes["step_main_byoc_14155550101"].startswith("SIP user alice")
+    assert estate.out("flow_main")["called +14155550101"] == "sip_user_main_alice"
+    assert estate.nodes["sip_user_main_alice"].startswith("SIP user alice")
 
 
 def test_trunks_lead_to_their_origination_urls_with_priority_and_weight(estate: Diagram) -> None:
