@@ -2,13 +2,16 @@
 
 Steps, each printed as it runs:
 1. validate the `local` stack's environment spec;
-2. start the Twilio emulator and the webhook app on loopback;
-3. apply the stack with the real Pulumi engine: `pulumi up --stack local --yes` on a file backend
-   under .cache/ (`pulumi` from PATH when compatible, else the one `nox -s pulumi-cli` builds from
-   Go modules; built here first when missing and Go is present);
-4. show what now exists in the emulator, per kind;
-5. place a signed test call to the app (`ivr_main`) and print the TwiML it answers;
-6. stop both servers.
+2. build the app's call flows from the stack (`twilio-voice app-config --stack local`);
+3. find the Pulumi CLI: `pulumi` from PATH when compatible, else the one `nox -s pulumi-cli`
+   builds from Go modules (built here first when missing and Go is present);
+4. start the Twilio emulator and the webhook app (serving those flows) on loopback, and apply
+   the stack with the real Pulumi engine: `pulumi up --stack local --yes` on a file backend
+   under .cache/;
+5. show what now exists in the emulator, per kind;
+6. place a signed test call through the declared menu to its target, printing the TwiML;
+7. simulate a whole call with `twilio-voice simulate scenarios/ivr-sales-answered.yaml`;
+8. stop both servers.
 Nothing here talks to Twilio: the emulator URL goes to the providers via `TWILIO_API_BASE_URL`.
 """
 
@@ -38,7 +41,7 @@ from devtools.processes import stop
 from devtools.pulumi_cli import build, engine_env, find_cli, install_advice
 from infra import spec
 from infra.twilio_http import BASE_URL_ENV
-from infra.urls import webhook_url
+from infra.urls import voice_webhooks
 
 STACK = "local"
 # The call the job simulates after `pulumi up`: caller presses 1, the sales line answers.
@@ -299,22 +302,16 @@ def live_inventory(project_dir: Path, environ: Mapping[str, str]) -> list[tuple[
     return rows
 
 
-def signed_test_call(settings: LocalSettings, app_url: str) -> tuple[int, str, str]:
-    """POST a Twilio-signed inbound call to `ivr_main`; return (status, url, body)."""
+def signed_post(
+    settings: LocalSettings, app_url: str, public_url: str, params: Mapping[str, str]
+) -> tuple[int, str]:
+    """POST `params` to the app as Twilio would, signed for `public_url`; (status, body)."""
     from twilio.request_validator import RequestValidator
 
-    public_url = webhook_url(settings.public_base_url, "ivr_main")
     # The app validates the signature against the public URL Twilio would have used.
-    params = {
-        "AccountSid": settings.account_sid,
-        "CallSid": "CA" + "0" * 31 + "1",
-        "From": "+14155550199",
-        "To": "+14155550100",
-        "CallStatus": "ringing",
-        "Direction": "inbound",
-    }
-    signature = RequestValidator(settings.auth_token).compute_signature(public_url, params)
-    target = app_url.rstrip("/") + urlsplit(public_url).path
+    signature = RequestValidator(settings.auth_token).compute_signature(public_url, dict(params))
+    parts = urlsplit(public_url)
+    target = app_url.rstrip("/") + parts.path + (f"?{parts.query}" if parts.query else "")
     request = urllib.request.Request(  # noqa: S310 (loopback http URL built above)
         target,
         data=urlencode(params).encode(),
@@ -326,9 +323,88 @@ def signed_test_call(settings: LocalSettings, app_url: str) -> tuple[int, str, s
     )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
-            return response.status, public_url, response.read().decode()
+            return response.status, response.read().decode()
     except urllib.error.HTTPError as err:
-        return err.code, public_url, err.read().decode(errors="replace")
+        return err.code, err.read().decode(errors="replace")
+
+
+@dataclass(frozen=True)
+class Walk:
+    """The signed test call's way through a declared menu, request by request."""
+
+    ok: bool
+    lines: list[str]
+
+
+def walk_declared_menu(env: spec.Environment, settings: LocalSettings, app_url: str) -> Walk:
+    """Call the stack's first number that enters a call flow, press the digit of the first
+    option of its menu that dials a number, and check the app dials that number.
+
+    Both requests are signed for the URLs Twilio would use: the number's derived voice URL
+    (`/voice/inbound?flow=...`) and the `<Gather action>` the first answer names.
+    """
+    from webhook_app.callflow.artifact import DEFAULT_CALL_FLOWS
+
+    flows = env.call_flows or DEFAULT_CALL_FLOWS
+    number = next((n for n in env.numbers if n.call_flow), None)
+    number = number or next((n for n in env.numbers if n.flow == "ivr_main"), None)
+    if number is None:
+        return Walk(False, ["The local stack has no number that enters a call flow."])
+    flow_name = number.call_flow or flows.entry_flow
+    flow = flows.flows[flow_name]
+    menu_name = flow.start.menu
+    if menu_name is None:
+        return Walk(False, [f"Flow {flow_name} does not start with a menu: nothing to press."])
+    menu = flow.menus[menu_name]
+    option = next((o for o in menu.options if o.action.dial is not None), menu.options[0])
+    voice_url = voice_webhooks(env.public_base_url, number).voice
+    assert voice_url is not None  # a number with a call flow has a voice URL
+    call = {
+        "AccountSid": settings.account_sid,
+        "CallSid": "CA" + "0" * 31 + "1",
+        "From": "+14155550199",
+        "To": number.e164,
+        "CallStatus": "in-progress",
+        "Direction": "inbound",
+    }
+    lines = [f"number {number.e164} -> flow {flow_name} -> menu {menu_name}"]
+    status, body = signed_post(settings, app_url, voice_url.url, call)
+    lines += [f"POST {voice_url.url} (signed) -> HTTP {status}", *pretty_xml(body).splitlines()]
+    action = _gather_action(body)
+    if status != 200 or action is None:
+        return Walk(False, [*lines, "The app's answer has no <Gather>: the menu was not served."])
+    base = urlsplit(env.public_base_url)
+    menu_url = f"{base.scheme}://{base.netloc}{action}"
+    status, body = signed_post(settings, app_url, menu_url, {**call, "Digits": option.digit})
+    lines += [
+        f"press {option.digit} ({option.title}): POST {menu_url} (signed) -> HTTP {status}",
+        *pretty_xml(body).splitlines(),
+    ]
+    expected = option.action.dial.numbers if option.action.dial is not None else ()
+    dialled = _dialled_numbers(body)
+    if status != 200 or (expected and dialled[: len(expected)] != list(expected)):
+        want = ", ".join(expected) or "a target"
+        return Walk(False, [*lines, f"Expected the app to dial {want}; it dialled {dialled}."])
+    target = ", ".join(dialled) if dialled else "its target"
+    lines.append(f"walked: menu {menu_name} -> {option.digit} ({option.title}) -> dial {target}")
+    return Walk(True, lines)
+
+
+def _gather_action(body: str) -> str | None:
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (our own app's answer on loopback)
+    except ElementTree.ParseError:
+        return None
+    gather = root.find(".//Gather")
+    return None if gather is None else gather.get("action")
+
+
+def _dialled_numbers(body: str) -> list[str]:
+    try:
+        root = ElementTree.fromstring(body)  # noqa: S314 (our own app's answer on loopback)
+    except ElementTree.ParseError:
+        return []
+    return [(n.text or "").strip() for n in root.iter("Number")]
 
 
 def pretty_xml(body: str) -> str:
@@ -352,7 +428,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     project_dir: Path = args.project_dir.resolve()
     cache = project_dir / ".cache"
-    steps = Steps(8)
+    steps = Steps(9)
 
     steps.start("Validate the `local` stack (python -m infra validate --stack local)")
     validate = [sys.executable, "-m", "infra", "validate", "--stack", STACK]
@@ -361,6 +437,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         steps.say("The local stack's spec is invalid; fix Pulumi.local.yaml as described above.")
         return code
     settings = read_settings(project_dir)
+    env = spec.load_stack_file(project_dir, STACK)
+
+    flows_file = cache / "local-call-flows.json"
+    steps.start(
+        f"Build the app's call flows from the stack: twilio-voice app-config --stack {STACK}"
+    )
+    cache.mkdir(exist_ok=True)
+    app_config = [sys.executable, "-m", "infra", "app-config", "--stack", STACK]
+    code = run([*app_config, "--output", str(flows_file)], os.environ, project_dir)
+    if code != 0:
+        steps.say("The stack's call flows could not be built into the app's artifact; see above.")
+        return code
+    steps.say(f"{flows_file.relative_to(project_dir)}: what the app serves (VOICE_SETTINGS_FILE)")
 
     steps.start("Find the Pulumi CLI (PATH, else .cache/pulumi, else build it from Go modules)")
     bin_folder = locate_cli(project_dir)
@@ -416,6 +505,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                     "HOST": settings.app_host,
                     "PUBLIC_BASE_URL": settings.public_base_url,
                     "VOICE_STORE_URL": f"sqlite:///{cache / 'webhook_app.sqlite3'}",
+                    "VOICE_SETTINGS_FILE": str(flows_file),
                     # Forwarded calls show a number the account owns (the stack's first one),
                     # else Twilio refuses the dial (13214).
                     "TWILIO_CALLER_ID": settings.caller_id,
@@ -444,13 +534,12 @@ def main(argv: Sequence[str] | None = None) -> int:
             "and configures the ones it names, it never buys or releases numbers)"
         )
 
-        steps.start("Place a signed test call to the webhook app (flow ivr_main)")
-        status, public_url, body = signed_test_call(settings, app_url)
-        Steps.say(f"POST {public_url} (signed with the local auth token) -> HTTP {status}")
-        for line in pretty_xml(body).splitlines():
+        steps.start("Place a signed test call: through the declared menu to its target")
+        walk = walk_declared_menu(env, settings, app_url)
+        for line in walk.lines:
             Steps.say(line)
-        if status != 200:
-            Steps.say("The app did not accept the signed call; see .cache/logs/webhook_app.log.")
+        if not walk.ok:
+            Steps.say("The signed call did not reach its target; see .cache/logs/webhook_app.log.")
             return 1
 
         scenario = project_dir / "scenarios" / SCENARIO

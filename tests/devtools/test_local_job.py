@@ -105,9 +105,10 @@ def test_main_job_runs_pulumi_up_and_a_second_run_changes_nothing(tmp_path: Path
     out = run_job(project, "--emulator-port", str(free_port()))
     assert "pulumi up --stack local --yes" in out
     assert "Resources:" in out
-    assert "28 created" in out, out
+    assert "29 created" in out, out
     assert "SIP domain " in out  # the per-kind listing from the kind table
     assert "-> HTTP 200" in out
+    assert "walked: menu main -> 1 (sales) -> dial +14155550101" in out
     assert "<Response>" in out
     assert "twilio-voice simulate scenarios/ivr-sales-answered.yaml" in out
     assert "IVR to sales, answered" in out
@@ -115,7 +116,7 @@ def test_main_job_runs_pulumi_up_and_a_second_run_changes_nothing(tmp_path: Path
     assert "stopped the Twilio emulator" in out
     again = run_job(project, "--emulator-port", str(free_port()))
     summary = again[again.index("Resources:") :].split("Duration")[0]
-    assert "28 unchanged" in summary, again
+    assert "29 unchanged" in summary, again
     assert "created" not in summary
     assert "updated" not in summary
     assert "-> HTTP 200" in again
