@@ -454,3 +454,37 @@ def test_label_codes_every_character_that_could_break_a_label() -> None:
     assert label("a\n b", "", "c") == '"a b<br/>c"'
     assert label("Zürich ☎") == '"Zürich ☎"'
     assert label("x" * 100, limit=10) == '"xxxxxxxxx…"'
+
+
+def test_names_that_clean_to_the_same_id_get_distinct_ids() -> None:
+    raw: dict[str, Any] = yaml.safe_load(LEGACY)
+    raw["numbers"] = [
+        {"e164": "+14155550100", "call_flow": "sales-team"},
+        {"e164": "+14155550101", "call_flow": "sales_team"},
+        {"e164": "+14155550102", "call_flow": "sales.team"},
+    ]
+    raw["sip_domains"][0] = {**raw["sip_domains"][0], "flow": None, "call_flow": "sales-team"}
+    raw["byoc_trunks"][0] = {**raw["byoc_trunks"][0], "flow": None, "call_flow": "sales-team"}
+    options = [
+        {"digit": "1", "action": {"voicemail": "a-b"}},
+        {"digit": "2", "action": {"voicemail": "a_b"}},
+    ]
+    raw["call_flows"] = {
+        "voicemail_boxes": {"a-b": {}, "a_b": {}},
+        "flows": {
+            name: {"start": {"menu": "m"}, "menus": {"m": {"prompt": "p", "options": options}}}
+            for name in ("sales-team", "sales_team", "sales.team")
+        },
+    }
+    drawn = Diagram(mermaid(load(yaml.safe_dump(raw))))
+    assert [drawn.targets(f"number_1415555010{i}") for i in range(3)] == [
+        ["flow_sales_team"],
+        ["flow_sales_team_2"],
+        ["flow_sales_team_3"],
+    ]
+    assert drawn.out("menu_sales_team_m") == {
+        "1": "voicemail_sales_team_a_b",
+        "2": "voicemail_sales_team_a_b_2",
+        "no valid choice after 2 retries": "end_sales_team_menu_m_exhausted",
+    }
+    assert drawn.out("menu_sales_team_m_2")["1"] == "voicemail_sales_team_a_b_3"
