@@ -94,6 +94,8 @@ def test_policy_pack_mandatory_fails_the_preview_and_advisory_warns(tmp_path: Pa
         env["sip_domains"][0]["auth"]["calls"] = {}
         # advisory: an origination URL without an edge parameter
         env["trunks"][0]["origination_urls"][0]["sip_url"] = "sip:pbx.acme.example.com"
+        # mandatory in production: silence at the main menu's first prompt hangs up on the caller
+        env["call_flows"]["flows"]["main"]["menus"]["main"]["first_silence"] = "hangup"
 
     with running_emulator(**prod_emulator_options()) as emu:
         clean = make_prod_project(tmp_path / "clean", emu)
@@ -114,6 +116,9 @@ def test_policy_pack_mandatory_fails_the_preview_and_advisory_warns(tmp_path: Pa
         assert failed.returncode != 0, text
         assert "voice-sip-domain-call-auth" in text
         assert "mandatory" in text.lower()
+        # the call flows reach the pack as the state-only CallFlows resource
+        assert "voice-prod-calls-end-with-a-person" in text
+        assert "call_flows.flows.main.menus.main.first_silence: reprompt" in text
         assert "voice-origination-url-edge" in text
         assert "advisory" in text.lower()
 
