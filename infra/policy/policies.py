@@ -472,6 +472,7 @@ call_recording_consent = ResourceValidationPolicy(
     "flow's consent prompt first.",
     enforcement_level=EnforcementLevel.MANDATORY,
     validate=_call_recording_consent,
+    config_schema=PolicyConfigSchema(properties=_ENV_SCHEMA),
 )
 
 

@@ -13,6 +13,7 @@ import pytest
 import yaml
 from program_mocks import ROOT, engine_config, run_program
 
+from infra.commands.app_config import artifact_text
 from infra.resources.call_flows import TYPE, CallFlowsProvider
 from infra.spec import load_environment
 from webhook_app.callflow import artifact
@@ -29,11 +30,9 @@ def spec_of(stack: str) -> dict[str, Any]:
 
 
 def served_hash(spec: dict[str, Any], stack: str) -> str:
-    """The hash the app reports for `twilio-voice app-config` of this spec (render, then parse)."""
+    """The hash the app reports for what `twilio-voice app-config` writes for this spec."""
     env = load_environment(spec, stack, secrets_decrypted=True)
-    flows = env.call_flows or artifact.DEFAULT_CALL_FLOWS
-    text = artifact.render(flows, env.dial_countries(), stack=stack)
-    return artifact.parse(text, "flows.json").hash
+    return artifact.parse(artifact_text(env, stack), "flows.json").hash
 
 
 def test_call_flows_are_one_state_resource_under_the_component(run: ProgramRun) -> None:
