@@ -26,7 +26,7 @@ from xml.etree import ElementTree
 
 from twilio.request_validator import RequestValidator
 
-from infra import spec
+from infra import spec, urls
 from infra.commands.command import (
     EXIT_ERROR,
     EXIT_INVALID,
@@ -35,7 +35,6 @@ from infra.commands.command import (
     add_stack_arguments,
     read_spec,
 )
-from infra.urls import webhook_url
 
 TOKEN_ENV = "TWILIO_AUTH_TOKEN"  # noqa: S105 - the variable's name, not a token
 CALLER = "+15005550006"  # Twilio's magic "valid number" for test credentials
@@ -66,21 +65,28 @@ def targets(env: spec.Environment) -> list[Target]:
     """The distinct voice URLs the stack points Twilio at, with who points there."""
     found: dict[str, tuple[str, list[str]]] = {}
 
-    def add(flow: str | None, to: str, entry: str) -> None:
-        if not flow:
+    def add(key: str, resource: urls.RoutesCalls, to: str, entry: str) -> None:
+        # The app's own routes (flow:, call_flow: with ?flow=), not external URLs.
+        if not (resource.flow or resource.call_flow):
             return
-        url = webhook_url(env.public_base_url, flow)
-        found.setdefault(url, (to, []))[1].append(entry)
+        hook = urls.entry_webhooks(env.public_base_url, key, resource).voice
+        if hook is not None:
+            found.setdefault(hook.url, (to, []))[1].append(entry)
 
     for number in env.numbers:
-        add(number.flow, number.e164, f"number {number.e164}")
+        add("numbers", number, number.e164, f"number {number.e164}")
     first = env.numbers[0].e164 if env.numbers else "+15005550006"
     for app in env.applications:
-        add(app.flow, first, f"application {app.name}")
+        add("applications", app, first, f"application {app.name}")
     for domain in env.sip_domains:
-        add(domain.flow, f"sip:smoke@{domain.domain_name}", f"SIP domain {domain.name}")
+        add(
+            "sip_domains",
+            domain,
+            f"sip:smoke@{domain.domain_name}",
+            f"SIP domain {domain.name}",
+        )
     for trunk in env.byoc_trunks:
-        add(trunk.flow, first, f"BYOC trunk {trunk.name}")
+        add("byoc_trunks", trunk, first, f"BYOC trunk {trunk.name}")
     return [Target(url, to, tuple(entries)) for url, (to, entries) in found.items()]
 
 

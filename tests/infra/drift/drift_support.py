@@ -13,7 +13,7 @@ from typing import Any
 
 from devtools.emulator_testing import RunningEmulator
 from infra.spec import Environment
-from infra.urls import optional_webhook
+from infra.urls import entry_webhooks, optional_webhook
 
 ROOT = Path(__file__).resolve().parents[3]
 EXTRA_NUMBER = "+15005550006"  # owned by the account, declared by no stack
@@ -24,6 +24,21 @@ API_SECRET = "drift-api-key-secret"
 def _hook(env: Environment, flow: str | None, url: str, method: str) -> dict[str, Any]:
     hook = optional_webhook(env.public_base_url, flow)
     return {url: hook.url, method: hook.method} if hook else {}
+
+
+def _entry(env: Environment, key: str, entry: Any, status: str) -> dict[str, Any]:
+    """An entry point's voice, fallback and status hooks as declared (a call_flow's URLs carry
+    ?flow=), the way the providers set them."""
+    hooks = entry_webhooks(env.public_base_url, key, entry)
+    out: dict[str, Any] = {}
+    for url, method, hook in (
+        ("voice_url", "voice_method", hooks.voice),
+        ("voice_fallback_url", "voice_fallback_method", hooks.fallback),
+        (status, f"{status.removesuffix('_url')}_method", hooks.status_callback),
+    ):
+        if hook is not None:
+            out.update({url: hook.url, method: hook.method})
+    return out
 
 
 def apply_spec(client: Any, env: Environment) -> None:
@@ -53,9 +68,7 @@ def apply_spec(client: Any, env: Environment) -> None:
     for app in env.applications:
         apps[app.name] = acct.applications.create(
             friendly_name=app.friendly_name or app.name,
-            **_hook(env, app.flow, "voice_url", "voice_method"),
-            **_hook(env, app.fallback_flow, "voice_fallback_url", "voice_fallback_method"),
-            **_hook(env, app.status_callback_flow, "status_callback", "status_callback_method"),
+            **_entry(env, "applications", app, "status_callback"),
         ).sid
     voice = client.voice.v1
     policies: dict[str, str] = {}
@@ -80,14 +93,7 @@ def apply_spec(client: Any, env: Environment) -> None:
             sip_registration=d.sip_registration,
             secure=d.secure,
             emergency_calling_enabled=d.emergency_calling_enabled,
-            **_hook(env, d.flow, "voice_url", "voice_method"),
-            **_hook(env, d.fallback_flow, "voice_fallback_url", "voice_fallback_method"),
-            **_hook(
-                env,
-                d.status_callback_flow,
-                "voice_status_callback_url",
-                "voice_status_callback_method",
-            ),
+            **_entry(env, "sip_domains", d, "voice_status_callback_url"),
         ).sid
         domains[d.name] = sid
         auth = acct.sip.domains(sid).auth
@@ -107,9 +113,7 @@ def apply_spec(client: Any, env: Environment) -> None:
         byocs[b.name] = voice.byoc_trunks.create(
             friendly_name=b.friendly_name or b.name,
             cnam_lookup_enabled=b.cnam_lookup_enabled,
-            **_hook(env, b.flow, "voice_url", "voice_method"),
-            **_hook(env, b.fallback_flow, "voice_fallback_url", "voice_fallback_method"),
-            **_hook(env, b.status_callback_flow, "status_callback_url", "status_callback_method"),
+            **_entry(env, "byoc_trunks", b, "status_callback_url"),
             **extra,
         ).sid
     for d in env.sip_domains:
@@ -149,9 +153,7 @@ def apply_spec(client: Any, env: Environment) -> None:
     for n in env.numbers:
         sid = owned[n.e164]
         update: dict[str, Any] = {
-            **_hook(env, n.flow, "voice_url", "voice_method"),
-            **_hook(env, n.fallback_flow, "voice_fallback_url", "voice_fallback_method"),
-            **_hook(env, n.status_callback_flow, "status_callback", "status_callback_method"),
+            **_entry(env, "numbers", n, "status_callback"),
         }
         if n.friendly_name:
             update["friendly_name"] = n.friendly_name

@@ -65,7 +65,7 @@ def test_field_edit_is_reported_in_every_format(account: Account) -> None:
         {"field": "secure", "declared": False, "live": True},
         {
             "field": "voice_url",
-            "declared": "http://127.0.0.1:8080/voice/sip/inbound",
+            "declared": "http://127.0.0.1:8080/voice/sip/inbound?flow=main",
             "live": "https://evil.example.com/x",
         },
     ]
@@ -73,12 +73,12 @@ def test_field_edit_is_reported_in_every_format(account: Account) -> None:
     assert code == 1
     assert "CHANGED" in text
     assert "acme-local.sip.twilio.com" in text
-    assert 'voice_url: declared "http://127.0.0.1:8080/voice/sip/inbound", live ' in text
+    assert 'voice_url: declared "http://127.0.0.1:8080/voice/sip/inbound?flow=main", live ' in text
     code, md, _ = run(account, "markdown")
     assert code == 1
     assert (
         f"| changed | SIP domain `acme-local.sip.twilio.com` | `{sid}` | voice_url | "
-        '`"http://127.0.0.1:8080/voice/sip/inbound"` | `"https://evil.example.com/x"` |'
+        '`"http://127.0.0.1:8080/voice/sip/inbound?flow=main"` | `"https://evil.example.com/x"` |'
     ) in md
 
 

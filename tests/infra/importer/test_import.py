@@ -39,6 +39,19 @@ PROJECT = "name: twilio-voice\nruntime: python\nmain: infra/\n"
 def prod_spec() -> dict[str, Any]:
     doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
     spec: dict[str, Any] = doc["config"]["twilio-voice:environment"]
+    # The estate as the app's routes (flow:), without its call flows: Twilio holds no call
+    # flow, so an import cannot bring them back (it sees only the ?flow= in the URLs).
+    spec.pop("call_flows", None)
+    routes = {
+        "numbers": "ivr_main",
+        "applications": "ivr_main",
+        "sip_domains": "sip_inbound",
+        "byoc_trunks": "byoc_inbound",
+    }
+    for key, route in routes.items():
+        for entry in spec.get(key, []):
+            if entry.pop("call_flow", None) is not None:
+                entry["flow"] = route
     for clist in spec.get("credential_lists", []):
         for cred in clist.get("credentials", []):
             cred["password"] = PASSWORD  # what the engine hands the program, decrypted
