@@ -58,12 +58,18 @@ class ServedApp:
 
 @contextmanager
 def serve_app(
-    tmp_path: Path, auth_token: str, *, caller_id: str | None = CALLER_ID, **flows: Any
+    tmp_path: Path, auth_token: str, *, caller_id: str | None = CALLER_ID, **call_flows: Any
 ) -> Iterator[ServedApp]:
-    """The webhook app (factory, SQLite store) served by werkzeug on 127.0.0.1:<free port>."""
+    """The webhook app (factory, SQLite store) served by werkzeug on 127.0.0.1:<free port>.
+
+    ``call_flows``: a call_flows section to serve (keys of ``CallFlows``); none: the built-in
+    flow.
+    """
     from webhook_app.app import create_app
+    from webhook_app.callflow import artifact
+    from webhook_app.callflow.model import CallFlows
     from webhook_app.metrics import Metrics
-    from webhook_app.settings import FlowSettings, Settings
+    from webhook_app.settings import Settings
     from webhook_app.store_sqlite import SqliteStore
 
     served = ServedApp("", None)
@@ -78,7 +84,11 @@ def serve_app(
         auth_token=auth_token,
         public_base_url=base_url,
         caller_id=caller_id,
-        flows=FlowSettings(**flows),
+        served=(
+            artifact.serve(CallFlows.model_validate(call_flows))
+            if call_flows
+            else artifact.built_in()
+        ),
     )
     served.wsgi = create_app(settings, store, metrics=Metrics())
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
