@@ -87,7 +87,8 @@ def test_sip_domain_and_application_need_a_voice_target() -> None:
     raw = valid_spec()
     del raw["applications"][0]["flow"]
     assert any(
-        "applications[0]: needs a flow (one of the app's), a call_flow (one of call_flows.flows) or an external_url" in line
+        "applications[0]: needs a flow (one of the app's), a call_flow (one of "
+        "call_flows.flows) or an external_url" in line
         for line in issues(raw)
     )
 
