@@ -20,11 +20,13 @@ from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 from infra.drift.collect import Collector, Lister
 from infra.drift.model import Item
 from infra.props import RISK_FLAGS, default_number_name
+from infra.urls import CALL_FLOW_ROUTES
+from webhook_app.callflow.model import CallFlows
 from webhook_app.routes import ROUTES_BY_FLOW, url_for
 
 _NAME_BAD = re.compile(r"[^A-Za-z0-9._-]+")
@@ -70,6 +72,9 @@ class Imported:
     notes: list[str] = field(default_factory=list)
     unmanaged_passwords: list[str] = field(default_factory=list)  # config paths
     counts: Counter[str] = field(default_factory=Counter)
+    # Flows the account's webhooks enter (`?flow=<name>` on one of the app's entry routes):
+    # Twilio holds no call flow, so their declaration comes from the app's artifact.
+    call_flows: set[str] = field(default_factory=set)
 
 
 def guess_base_url(items: Iterable[Item]) -> str | None:
@@ -157,8 +162,11 @@ class _Builder:
         url = str(url)
         method = str(item.fields.get(method_key) or "POST")
         flow_key, external_key = _FLOW_FIELDS[what]
+        url, call_flow = _split_call_flow(url)
         flow = self.flows.get(url)
         wanted_kind = "status_callback" if what == "status" else "twiml"
+        if call_flow is not None and flow is not None and what != "status":
+            return self.call_flow_hook(item, what, entry, label, flow[0], call_flow)
         if flow is not None and flow[1] == wanted_kind:
             entry[flow_key] = flow[0]
             if method != "POST":
@@ -183,6 +191,34 @@ class _Builder:
             entry["external_method"] = method
         elif what != "voice" and method != "POST":
             self.out.notes.append(f"{label}: {url_key} uses {method}; declared as POST")
+        return True
+
+    def call_flow_hook(
+        self, item: Item, what: str, entry: dict[str, Any], label: str, route: str, name: str
+    ) -> bool:
+        """A URL of the app with `?flow=<name>`: the entry point's `call_flow` (voice), or
+        its fallback route, which carries the same `?flow=` when derived from it."""
+        url_key = "voice_url" if what == "voice" else "voice_fallback_url"
+        if what == "voice":
+            wanted = CALL_FLOW_ROUTES[_SPEC_LIST[item.kind]]
+            if route != wanted:
+                self.out.notes.append(
+                    f"{label}: {url_key} enters flow {name} through {route}, but a "
+                    f"{_SPEC_LIST[item.kind].removesuffix('s').replace('_', ' ')} enters call "
+                    f"flows through {wanted}; declared as call_flow: {name} (`pulumi up` "
+                    "moves it there)"
+                )
+            entry["call_flow"] = name
+            self.out.call_flows.add(name)
+            return True
+        entry["fallback_flow"] = route
+        voice = _split_call_flow(str(item.fields.get("voice_url") or ""))[1]
+        if voice != name:
+            self.out.notes.append(
+                f"{label}: {url_key} names flow {name} but the voice URL "
+                f"{'names ' + voice if voice else 'names none'}; the fallback follows the "
+                "voice URL's flow after `pulumi up`"
+            )
         return True
 
     def all_hooks(self, item: Item, entry: dict[str, Any], label: str) -> None:
@@ -263,7 +299,7 @@ class _Builder:
         entry = self.named("Application", item, item.fields.get("friendly_name"))  # type: ignore[arg-type]
         label = f"application {item.key}"
         self.all_hooks(item, entry, label)
-        if "flow" not in entry and "external_url" not in entry:
+        if not {"flow", "call_flow", "external_url"} & entry.keys():
             self.out.skipped.append(f"{label}: no voice URL the spec can express")
             return None
         return entry
@@ -298,7 +334,7 @@ class _Builder:
             entry["friendly_name"] = friendly
         label = f"SIP domain {item.key}"
         self.all_hooks(item, entry, label)
-        if "flow" not in entry and "external_url" not in entry:
+        if not {"flow", "call_flow", "external_url"} & entry.keys():
             self.out.skipped.append(f"{label}: no voice URL the spec can express")
             return None
         for flag in ("sip_registration", "secure", "emergency_calling_enabled"):
@@ -426,7 +462,7 @@ class _Builder:
             entry["application"] = app
         else:
             self.all_hooks(item, entry, label)
-            if "flow" not in entry and "external_url" not in entry:
+            if not {"flow", "call_flow", "external_url"} & entry.keys():
                 self.out.skipped.append(
                     f"{label}: routes no calls (no voice URL, application or trunk); drift lists "
                     "it as unmanaged (info)"
@@ -470,11 +506,60 @@ class _Builder:
         return entry
 
 
+_SPEC_LIST = {
+    "IncomingPhoneNumber": "numbers",
+    "Application": "applications",
+    "SipDomain": "sip_domains",
+    "ByocTrunk": "byoc_trunks",
+}
+
+
+def _split_call_flow(url: str) -> tuple[str, str | None]:
+    """`https://h/voice/inbound?flow=main` -> (`https://h/voice/inbound`, `main`).
+
+    Only the query the app's own URLs carry (`flow=<name>`, nothing else) counts; any other
+    query leaves the URL as it is.
+    """
+    head, sep, query = url.partition("?")
+    if not sep:
+        return url, None
+    pairs = parse_qsl(query, keep_blank_values=True)
+    if len(pairs) == 1 and pairs[0][0] == "flow" and pairs[0][1]:
+        return head, pairs[0][1]
+    return url, None
+
+
 def build_environment(
     items: list[Item], base_url: str, account_sid: str, *, local: bool = False
 ) -> Imported:
     """The spec (a plain dict, as YAML holds it) for the listed account."""
     return _Builder(items, base_url, account_sid, local).build()
+
+
+def declare_call_flows(imported: Imported, call_flows: CallFlows) -> list[str]:
+    """Add `call_flows` (from the app's artifact) to the imported spec; the flows the account
+    enters that it does not declare (sorted; empty when all are).
+
+    An entry point on one of the app's entry routes without `?flow=` (set up before the
+    stack declared flows, or by hand) enters the default flow in the app: it is declared as
+    `call_flow: <default flow>`, noted, since `pulumi up` then adds the `?flow=` to its URL.
+    """
+    env = imported.environment
+    # The section as a person writes it: only what differs from the defaults.
+    env["call_flows"] = call_flows.model_dump(mode="json", exclude_defaults=True)
+    default = call_flows.entry_flow
+    for key, route in CALL_FLOW_ROUTES.items():
+        for entry in env.get(key, []):
+            if entry.get("flow") == route:
+                del entry["flow"]
+                entry["call_flow"] = default
+                what = entry.get("e164") or entry.get("name")
+                imported.notes.append(
+                    f"{key} {what}: its voice URL names no flow, so the app sends it to the "
+                    f"default flow; declared as call_flow: {default} (`pulumi up` adds "
+                    f"?flow={default} to the URL)"
+                )
+    return sorted(imported.call_flows - call_flows.flows.keys())
 
 
 def header(imported: Imported, account: str, calls: int, stack: str) -> str:
@@ -530,6 +615,7 @@ __all__ = [
     "Imported",
     "build_environment",
     "counts",
+    "declare_call_flows",
     "guess_base_url",
     "header",
     "read_account",

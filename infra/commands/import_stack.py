@@ -4,8 +4,11 @@ Reads the live account with list endpoints only (pages, not per-resource reads; 
 key is enough), maps webhook URLs under the app's base URL back to flows and any other URL to an
 explicit external target, and writes `Pulumi.<NAME>.yaml`, validated before it is written.
 Credentials are written without passwords (Twilio never returns them): they are adopted and
-their passwords left unmanaged until set. Exit codes: 0 written, 1 the result does not
-validate (written with `.invalid` appended, for review), 2 could not run.
+their passwords left unmanaged until set. Twilio holds no call flow either: URLs of the app with
+`?flow=<name>` become `call_flow: <name>`, and the flows' declaration comes from the artifact the
+app serves (`--call-flows flows.json`, what `twilio-voice app-config` wrote for it).
+Exit codes: 0 written, 1 the result does not validate (written with `.invalid` appended, for
+review), 2 could not run.
 """
 
 from __future__ import annotations
@@ -24,9 +27,17 @@ from infra.commands.command import EXIT_ERROR, EXIT_INVALID, EXIT_OK, Command, a
 from infra.commands.drift import CountingApi
 from infra.drift.report import mask_sid
 from infra.errors import ConfigurationError, TwilioApiError
-from infra.importer import build_environment, counts, guess_base_url, header, read_account
+from infra.importer import (
+    build_environment,
+    counts,
+    declare_call_flows,
+    guess_base_url,
+    header,
+    read_account,
+)
 from infra.spec import SpecError, StackFileError, load_environment
 from infra.spec.stackfile import config_key, project_name
+from webhook_app.callflow import artifact
 
 LOCAL = "local"
 
@@ -37,6 +48,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--public-base-url",
         help="the webhook app's base URL: URLs under it become flows (default: guessed from "
         "the URLs that end in one of the app's routes)",
+    )
+    parser.add_argument(
+        "--call-flows",
+        type=Path,
+        metavar="FLOWS_JSON",
+        help="the artifact the app serves (VOICE_SETTINGS_FILE): the call flows the account's "
+        "?flow= URLs enter are declared from it",
     )
     parser.add_argument(
         "--force", action="store_true", help="overwrite an existing Pulumi.<stack>.yaml"
@@ -60,6 +78,7 @@ def import_stack(
     stack: str,
     *,
     public_base_url: str | None = None,
+    call_flows: Path | None = None,
     force: bool = False,
     environ: Mapping[str, str] | None = None,
     retry: RetryPolicy | None = None,
@@ -82,6 +101,13 @@ def import_stack(
     except ConfigurationError as exc:
         print(f"{stack}: {exc}", file=err)
         return EXIT_ERROR
+    served = None
+    if call_flows is not None:
+        try:
+            served = artifact.read(call_flows)
+        except artifact.ArtifactError as exc:
+            print(f"{stack}: --call-flows: {exc}", file=err)
+            return EXIT_ERROR
     api = CountingApi(credentials, retry)
     try:
         items = read_account(api)
@@ -98,6 +124,21 @@ def import_stack(
         return EXIT_ERROR
     imported = build_environment(items, base, credentials.account_sid, local=stack == LOCAL)
     env = imported.environment
+    hint = None
+    if served is not None:
+        missing = declare_call_flows(imported, served.call_flows)
+        if missing:
+            hint = (
+                f"{stack}: the account enters flows {', '.join(missing)}, which {call_flows} "
+                "does not declare: is it the artifact the app at this base URL serves?"
+            )
+    elif imported.call_flows:
+        hint = (
+            f"{stack}: the account's webhooks enter the app's call flows "
+            f"{', '.join(sorted(imported.call_flows))} (URLs with ?flow=), and Twilio holds no "
+            "call flow: pass --call-flows flows.json, the artifact the app serves "
+            "(VOICE_SETTINGS_FILE), to import their declaration"
+        )
     document = {"config": {"twilio:accountSid": credentials.account_sid, key: env}}
     text = header(imported, mask_sid(credentials.account_sid), api.calls, stack)
     text += yaml.dump(document, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)
@@ -107,6 +148,8 @@ def import_stack(
         bad = target.with_name(target.name + ".invalid")
         bad.write_text(text, encoding="utf-8")
         print(exc.format(), file=err)
+        if hint:
+            print(hint, file=err)
         print(f"{stack}: the imported spec does not validate; written to {bad.name}", file=err)
         return EXIT_INVALID
     target.write_text(text, encoding="utf-8")
@@ -128,7 +171,11 @@ def import_stack(
 
 def run(args: argparse.Namespace) -> int:
     return import_stack(
-        args.project_dir, args.stack, public_base_url=args.public_base_url, force=args.force
+        args.project_dir,
+        args.stack,
+        public_base_url=args.public_base_url,
+        call_flows=args.call_flows,
+        force=args.force,
     )
 
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from infra import urls
 from infra.client import Credentials
 from infra.commands import smoke
 from infra.commands.drift import detect
@@ -61,27 +62,38 @@ def webhook_targets(env: Environment) -> list[smoke.Target]:
     found = {t.url: t for t in smoke.targets(env)}
     first = env.numbers[0].e164 if env.numbers else smoke.CALLER
 
-    def add(flow: str | None, to: str, entry: str) -> None:
-        if flow:
-            url = webhook_url(env.public_base_url, flow)
+    def add(url: str | None, to: str, entry: str) -> None:
+        if url:
             old = found.get(url)
             entries = (*old.entries, entry) if old else (entry,)
             found[url] = smoke.Target(url, old.to if old else to, entries)
 
+    def fallback(key: str, resource: urls.RoutesCalls) -> str | None:
+        # The fallback URL as the stack configures it (with the entry's ?flow=, if any).
+        if resource.fallback_flow is None:
+            return None
+        hook = urls.entry_webhooks(env.public_base_url, key, resource).fallback
+        return hook.url if hook else None
+
     for number in env.numbers:
-        add(number.fallback_flow, number.e164, f"number {number.e164} (fallback)")
+        add(fallback("numbers", number), number.e164, f"number {number.e164} (fallback)")
     for app in env.applications:
-        add(app.fallback_flow, first, f"application {app.name} (fallback)")
+        add(fallback("applications", app), first, f"application {app.name} (fallback)")
     for domain in env.sip_domains:
         add(
-            domain.fallback_flow,
+            fallback("sip_domains", domain),
             f"sip:doctor@{domain.domain_name}",
             f"SIP domain {domain.name} (fallback)",
         )
     for byoc in env.byoc_trunks:
-        add(byoc.fallback_flow, first, f"BYOC trunk {byoc.name} (fallback)")
+        add(fallback("byoc_trunks", byoc), first, f"BYOC trunk {byoc.name} (fallback)")
     for trunk in env.trunks:
-        add(trunk.disaster_recovery_flow, first, f"trunk {trunk.name} (disaster recovery)")
+        if trunk.disaster_recovery_flow:
+            add(
+                webhook_url(env.public_base_url, trunk.disaster_recovery_flow),
+                first,
+                f"trunk {trunk.name} (disaster recovery)",
+            )
     return list(found.values())
 
 

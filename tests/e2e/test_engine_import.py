@@ -82,9 +82,17 @@ def test_an_imported_account_validates_adopts_everything_and_previews_clean(
         acct.sip.domains.create(
             domain_name="acme-extra.sip.twilio.com",
             friendly_name="Extra",
-            voice_url="https://voice.acme.example.com/voice/sip/inbound",
+            # copied from another domain of the estate, so it enters the same flow
+            voice_url="https://voice.acme.example.com/voice/sip/inbound?flow=main",
         )
 
+        # Twilio holds no call flow: the import takes their declaration from the artifact the
+        # app serves, as an operator would.
+        flows_json = project.folder / "flows.json"
+        made = twilio_voice(
+            project.folder, emu, "app-config", "--stack", "prod", "--output", str(flows_json)
+        )
+        assert made.returncode == 0, made.stdout + made.stderr
         imported = twilio_voice(
             project.folder,
             emu,
@@ -93,6 +101,8 @@ def test_an_imported_account_validates_adopts_everything_and_previews_clean(
             "imported",
             "--public-base-url",
             "https://voice.acme.example.com",
+            "--call-flows",
+            str(flows_json),
         )
         assert imported.returncode == 0, imported.stdout + imported.stderr
         text = (project.folder / "Pulumi.imported.yaml").read_text()

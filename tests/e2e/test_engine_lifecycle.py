@@ -121,6 +121,9 @@ def test_local_stack_lifecycle(tmp_path: Path) -> None:
         # -- a replace: a field Twilio cannot change in place ------------------------------
         def move_domain(env: dict[str, Any]) -> None:
             env["sip_domains"][0]["domain_name"] = "acme-local-2.sip.twilio.com"
+            # Its SIP users move with it (validate refuses a user on an undeclared domain).
+            for user in env["call_flows"]["sip_users"].values():
+                user["uri"] = user["uri"].replace("@acme-local.", "@acme-local-2.")
 
         project.edit(move_domain)
         out = project.up()

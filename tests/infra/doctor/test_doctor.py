@@ -27,7 +27,13 @@ from doctor_support import (
 from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.client import Credentials
 from infra.commands.doctor import doctor
-from infra.doctor.checks import check_call_flows, check_edge_region, check_webhooks, https_post
+from infra.doctor.checks import (
+    check_call_flows,
+    check_edge_region,
+    check_webhooks,
+    https_post,
+    webhook_targets,
+)
 from infra.doctor.tls import _legacy_version, check_tls
 from infra.plan import plan
 from infra.resources import PROVIDERS
@@ -551,3 +557,12 @@ def test_doctor_fails_when_the_app_serves_other_flows(
     write_stack(tmp_path, "prod", flows_spec(good, emu.account_sid))
     code, report, _ = run_doctor(tmp_path, "prod", certs)
     assert by_name(report)["call_flows"]["status"] == "pass", report
+
+
+def test_a_call_flow_entry_is_called_at_its_own_voice_and_fallback_urls() -> None:
+    env = load_environment(flows_spec("https://voice.example.com"), "prod", secrets_decrypted=True)
+    urls = {t.url: t.entries for t in webhook_targets(env)}
+    assert urls["https://voice.example.com/voice/inbound?flow=main"] == (f"number {NUMBER}",)
+    assert urls["https://voice.example.com/voice/fallback?flow=main"] == (
+        f"number {NUMBER} (fallback)",
+    )

@@ -20,10 +20,13 @@ import pytest
 import yaml
 
 from devtools.emulator_testing import RunningEmulator, running_emulator
+from infra.commands.app_config import artifact_text
 from infra.commands.drift import drift
 from infra.commands.import_stack import import_stack
 from infra.commands.validate import validate
 from infra.spec import load_environment, load_stack_file
+from webhook_app.callflow.artifact import content_hash, render
+from webhook_app.callflow.model import CallFlows
 
 ROOT = Path(__file__).resolve().parents[3]
 sys.path.insert(0, str(ROOT / "tests" / "infra" / "drift"))
@@ -34,6 +37,7 @@ PASSWORD = "Imp0rtedPassw0rd!"
 STUDIO = f"https://webhooks.twilio.com/v1/Accounts/{PROD_ACCOUNT}/Flows/FW" + "0" * 32
 STUDIO_NUMBER = "+14155550177"
 PROJECT = "name: twilio-voice\nruntime: python\nmain: infra/\n"
+BASE = "https://voice.acme.example.com"
 
 
 def prod_spec() -> dict[str, Any]:
@@ -265,3 +269,95 @@ def test_up_of_the_imported_stack_adopts_everything_and_changes_nothing(
     after = _comparable_state(emu)
     changed = {k for k in before if before[k] != after.get(k)}
     assert changed == set(), {k: (before[k], after.get(k)) for k in changed}
+
+
+@pytest.fixture
+def flows_account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RunningEmulator, Any]]:
+    """The prod estate as it is, entering its declared call flows (`?flow=` URLs)."""
+    doc = yaml.safe_load((ROOT / "Pulumi.prod.yaml").read_text())
+    spec: dict[str, Any] = doc["config"]["twilio-voice:environment"]
+    for clist in spec.get("credential_lists", []):
+        for cred in clist.get("credentials", []):
+            cred["password"] = PASSWORD
+    env = load_environment(spec, "prod", secrets_decrypted=True)
+    numbers = [n.e164 for n in env.numbers] + [STUDIO_NUMBER]
+    with running_emulator(numbers=numbers, account_sid=PROD_ACCOUNT) as emu:
+        for key, value in emu.env().items():
+            monkeypatch.setenv(key, value)
+        for key in ("TWILIO_EDGE", "TWILIO_REGION", "TWILIO_API_KEY", "TWILIO_API_SECRET"):
+            monkeypatch.delenv(key, raising=False)
+        apply_spec(emu.client(), env)
+        (tmp_path / "Pulumi.yaml").write_text(PROJECT)
+        yield emu, env
+
+
+def test_call_flow_urls_need_the_apps_artifact_to_import(
+    flows_account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE)
+    assert code == 1, err
+    assert "enter the app's call flows after-hours, main, support" in err
+    assert "--call-flows flows.json" in err
+    assert (tmp_path / "Pulumi.imported.yaml.invalid").exists()
+    assert not (tmp_path / "Pulumi.imported.yaml").exists()
+
+
+def test_call_flows_round_trip_through_the_artifact(
+    flows_account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    _, prod = flows_account
+    flows_json = tmp_path / "flows.json"
+    flows_json.write_text(artifact_text(prod, "prod"))
+    code, out, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
+    assert code == 0, err
+    env = load_stack_file(tmp_path, "imported")
+    assert env.call_flows == prod.call_flows
+    entries = {n.e164: (n.call_flow, n.fallback_flow) for n in env.numbers if n.call_flow}
+    assert entries == {n.e164: (n.call_flow, n.fallback_flow) for n in prod.numbers if n.call_flow}
+    assert [d.call_flow for d in env.sip_domains] == [d.call_flow for d in prod.sip_domains]
+    assert [b.call_flow for b in env.byoc_trunks] == [b.call_flow for b in prod.byoc_trunks]
+    # the same flows, so the app keeps serving what the imported stack declares (the imported
+    # stack also declares the account's dialing countries, which prod leaves alone)
+    assert content_hash(env.call_flows, None) == content_hash(prod.call_flows, None)
+    out_d, err_d = io.StringIO(), io.StringIO()
+    drift(tmp_path, "imported", fmt="json", out=out_d, err=err_d)
+    report = json.loads(out_d.getvalue())
+    # (the spare number, which routes no calls, is listed as unmanaged: not imported)
+    assert report["counts"] == {"missing": 0, "changed": 0, "unmanaged": 1}, report
+
+
+def test_an_artifact_missing_a_flow_the_account_enters_is_named(
+    flows_account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    _, prod = flows_account
+    flows = prod.call_flows.model_dump(mode="json", exclude_none=True)
+    del flows["flows"]["after-hours"]
+    other = CallFlows.model_validate(flows)
+    flows_json = tmp_path / "flows.json"
+    flows_json.write_text(render(other, None, stack="other"))
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
+    assert code == 1
+    assert "enters flows after-hours, which" in err
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"menu": {}}')
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=bad)
+    assert code == 2
+    assert "--call-flows" in err and "not a call-flows artifact" in err
+
+
+def test_an_entry_without_flow_enters_the_default_flow_once_flows_are_declared(
+    flows_account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    emu, prod = flows_account
+    out_of_band(emu)  # among others, a SIP domain on /voice/sip/inbound (no ?flow=)
+    flows_json = tmp_path / "flows.json"
+    flows_json.write_text(artifact_text(prod, "prod"))
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
+    assert code == 0, err
+    env = load_stack_file(tmp_path, "imported")
+    [extra] = [d for d in env.sip_domains if d.domain_name == "acme-extra.sip.twilio.com"]
+    assert (extra.flow, extra.call_flow) == (None, "main")
+    text = (tmp_path / "Pulumi.imported.yaml").read_text()
+    assert "`pulumi up` adds ?flow=main to the URL" in text
