@@ -188,7 +188,7 @@ def test_a_dial_action_the_app_does_not_serve_is_caught(estate: Estate, tmp_path
                 **{k: good[k] for k in ("voice_url", "voice_fallback_url", "status_callback")},
             )
     assert code == 1
-    assert "/voice/dial/status?then=voicemail -> 404" in out
+    assert "/voice/dial/status?step=menu.main.1 -> 404" in out
     assert "not heard at all: 'Please leave a message after the tone'" in out
 
 
