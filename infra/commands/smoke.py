@@ -127,6 +127,14 @@ def http_post(
         },
         method="POST",
     )
+    return exchange(request, timeout, context)
+
+
+def exchange(
+    request: urllib.request.Request, timeout: float, context: ssl.SSLContext | None = None
+) -> tuple[int, str, str]:
+    """(status, content type, body up to 1 MiB) of `request`; an HTTP error status is an
+    answer, not an error; network errors raise OSError."""
     try:
         with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
             return (
@@ -135,7 +143,8 @@ def http_post(
                 response.read(1 << 20).decode("utf-8", errors="replace"),
             )
     except urllib.error.HTTPError as err:
-        return err.code, err.headers.get("Content-Type", "") if err.headers else "", ""
+        body = err.read(1 << 20).decode("utf-8", errors="replace") if err.fp else ""
+        return err.code, err.headers.get("Content-Type", "") if err.headers else "", body
 
 
 def twiml_problem(body: str) -> str | None:

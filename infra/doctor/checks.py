@@ -220,16 +220,7 @@ def http_get(
     request = urllib.request.Request(  # noqa: S310 - the stack's own public URL
         url, headers={"User-Agent": "twilio-voice doctor"}, method="GET"
     )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout, context=context) as response:  # noqa: S310
-            return (
-                response.status,
-                response.headers.get("Content-Type", ""),
-                response.read(1 << 20).decode("utf-8", errors="replace"),
-            )
-    except urllib.error.HTTPError as err:
-        body = err.read(1 << 20).decode("utf-8", errors="replace") if err.fp else ""
-        return err.code, err.headers.get("Content-Type", "") if err.headers else "", body
+    return smoke.exchange(request, timeout, context)
 
 
 def https_get(ca_file: Path | None) -> Get:

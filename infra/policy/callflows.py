@@ -164,8 +164,13 @@ def _fix(declared: Declared, flow_graph: graph.FlowGraph, path: list[str]) -> st
             if previous.label.startswith("dial ")
             else ""
         )
+        who = (
+            f"the operator (where the retries of {at} run out)"
+            if previous.label == "operator"
+            else at
+        )
         return (
-            f"nobody answers {at} and the app says no_answer_message and hangs up; add "
+            f"nobody answers {who} and the app says no_answer_message and hangs up; add "
             f"{under_dial}no_answer: {{voicemail: {box}}} to {flow}{declare_box}"
         )
     if node.id.endswith(".silence"):

@@ -214,43 +214,20 @@ def build(flows: CallFlows) -> FlowGraph:
             mpath = f"{flow_path(name)}.menus.{menu_name}"
             node = Node(menu_id(name, menu_name), "menu", name, f"menu {menu_name}", mpath)
             node.edges = [step_id(name, f"menu.{menu_name}.{o.digit}") for o in menu.options]
+            exhausted = f"menu.{menu_name}.exhausted"
             if menu.exhausted is not None:
-                node.edges.append(step_id(name, f"menu.{menu_name}.exhausted"))
+                node.edges.append(step_id(name, exhausted))
             elif flows.operator is not None:
-                node.edges.append(
-                    _implicit(
-                        nodes,
-                        name,
-                        f"menu.{menu_name}.exhausted",
-                        mpath,
-                        "operator",
-                        "person",
-                        records,
-                    )
-                )
+                # The app's default: ring the operator, then the no-answer chain.
+                operator = _implicit(nodes, name, exhausted, mpath, "operator", "person", records)
+                nodes[operator].edges += _unanswered(nodes, name, flow, exhausted, mpath)
+                node.edges.append(operator)
             else:
-                node.edges.append(
-                    _implicit(
-                        nodes,
-                        name,
-                        f"menu.{menu_name}.exhausted",
-                        mpath,
-                        "goodbye",
-                        "hangup",
-                        False,
-                    )
-                )
+                node.edges.append(_implicit(nodes, name, exhausted, mpath, "goodbye", "hangup"))
             if menu.first_silence == "hangup":
+                silence = f"menu.{menu_name}.silence"
                 node.edges.append(
-                    _implicit(
-                        nodes,
-                        name,
-                        f"menu.{menu_name}.silence",
-                        mpath,
-                        "no input: goodbye",
-                        "hangup",
-                        False,
-                    )
+                    _implicit(nodes, name, silence, mpath, "no input: goodbye", "hangup")
                 )
             nodes[node.id] = node
         for step in steps_of(name, flow):
@@ -259,12 +236,26 @@ def build(flows: CallFlows) -> FlowGraph:
 
 
 def _implicit(
-    nodes: dict[str, Node], flow: str, key: str, path: str, label: str, end: End, records: bool
+    nodes: dict[str, Node],
+    flow: str,
+    key: str,
+    path: str,
+    label: str,
+    end: End,
+    records: bool = False,
 ) -> str:
     """An end the app supplies when the declaration leaves it out (goodbye, no answer...)."""
     node_id = f"end:{flow}:{key}"
     nodes[node_id] = Node(node_id, "end", flow, label, path, end=end, records=records)
     return node_id
+
+
+def _unanswered(nodes: dict[str, Node], name: str, flow: Flow, key: str, path: str) -> list[str]:
+    """Where a call goes when nobody answers a dial: the flow's no_answer, else a message and
+    goodbye (a dial's own no_answer is its nested step)."""
+    if flow.no_answer is not None:
+        return [step_id(name, "no_answer")]
+    return [_implicit(nodes, name, f"{key}.unanswered", path, "no answer: goodbye", "hangup")]
 
 
 def _step_node(
@@ -290,21 +281,8 @@ def _step_node(
     elif kind in _PEOPLE:
         node.end = "person"
         node.records = records
-        # Nobody answers: the dial's own no_answer, else the flow's, else a message and goodbye.
         if action.dial is not None and action.dial.no_answer is not None:
             node.edges.append(step_id(name, f"{step.key}.no_answer"))
-        elif kind != "conference" and flow.no_answer is not None:
-            node.edges.append(step_id(name, "no_answer"))
         elif kind != "conference":
-            node.edges.append(
-                _implicit(
-                    nodes,
-                    name,
-                    f"{step.key}.unanswered",
-                    step.path,
-                    "no answer: goodbye",
-                    "hangup",
-                    False,
-                )
-            )
+            node.edges += _unanswered(nodes, name, flow, step.key, step.path)
     return node
