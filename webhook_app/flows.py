@@ -5,21 +5,19 @@ the pure helpers (``ivr``, ``addresses``) and keep state through the injected st
 keeps none there: the flow, menu and retry count travel in the signed ``<Gather action>`` URL.
 
 What a call does comes from the served call flows (``settings.served``, the artifact made from
-the stack): every page that depends on the artifact only is rendered once, at start-up, per
-flow and step (``graph.py``'s keys); a request costs a dict lookup. Only conference rooms (the
-call's own room and label), numbers a SIP user dials and a schedule's choice are made per call.
-Every Twilio route takes ``?flow=NAME``: none is the default flow, an unknown name the default
-flow too (logged and counted, never an error).
+the stack), compiled at start-up into one page table per flow (``pages.py``): a request costs a
+dict lookup, and only conference rooms, numbers a SIP user dials and a schedule's choice are
+made per call. Every Twilio route takes ``?flow=NAME``: none is the default flow, an unknown
+name the default flow too (logged and counted, never an error).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import hashlib
 import logging
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from werkzeug.exceptions import BadRequest
 
@@ -31,15 +29,20 @@ from webhook_app.addresses import (
     mask_phone,
     sip_user,
 )
-from webhook_app.callflow import graph
-from webhook_app.callflow.model import Action, Dial, Flow, Hours, Menu, VoicemailBox
 from webhook_app.dialing import refusal
 from webhook_app.logs import LOGGER_NAME
 from webhook_app.metrics import Metrics
-from webhook_app.rendering import Renderer, Twiml, route_urls
-from webhook_app.routes import url_for
+from webhook_app.pages import (
+    PSTN_KEY,
+    RECOVERY_KEY,
+    SIP_KEY,
+    FlowPages,
+    PageCompiler,
+    answer,
+)
+from webhook_app.rendering import Renderer, Twiml
 from webhook_app.settings import Settings
-from webhook_app.store import CallEvent, IvrSession, RecordingJob, Store, StoreError
+from webhook_app.store import CallEvent, IvrSession, Record, RecordingJob, Store, StoreError
 
 CONFERENCE_LEGS = ("customer", "agent", "supervisor")
 _ACK = Twiml("ack", b"", status=204)  # callbacks: Twilio ignores the body
@@ -59,10 +62,6 @@ _CALL_STATUSES = _FAILED_CALL_STATUSES | {
     "in-progress",
     "completed",
 }
-
-
-def _utc_now() -> dt.datetime:
-    return dt.datetime.now(dt.UTC)
 
 
 def _label(value: str, known: frozenset[str]) -> str:
@@ -101,73 +100,13 @@ class CallRequest:
 
 
 Handler = Callable[[CallRequest], Twiml]
-# A step's answer: TwiML rendered at start-up, or (a conference, a schedule) made per request.
-Page = Twiml | Callable[[CallRequest], Twiml]
-# /voice/dial/status for one step: (request, ?attempt=) -> what comes after the unanswered dial.
-Continuation = Callable[[CallRequest, str], Twiml]
-_DIAL_RECORD = {
-    "off": "",
-    "record-from-answer": "record-from-answer",
-    "dual": "record-from-answer-dual",
-}
-# Keys the app adds to the graph's step keys (graph.py's keys never look like these): the
-# continuations of dials that are no declared step.
-OPERATOR_KEY, RECOVERY_KEY, PSTN_KEY, SIP_KEY = "operator", "recovery", "pstn", "sip."
-
-
-def answer(page: Page, req: CallRequest) -> Twiml:
-    """The TwiML of a page: itself when rendered at start-up, else made for this request."""
-    return page if isinstance(page, Twiml) else page(req)
-
-
-def _splice(page: Twiml, first: bytes) -> Twiml:
-    """``page`` with ``first`` (a consent ``<Say>``) as the first verb of its ``<Response>``."""
-    return Twiml(
-        page.step, page.body.replace(b"<Response>", b"<Response>" + first, 1), page.context
-    )
-
-
-_UNSET = Twiml("unset", b"")  # a page _compile sets
-
-
-@dataclass
-class _MenuPages:
-    """One menu of one flow: its prompt, its reprompts by retries, its options' pages."""
-
-    name: str
-    menu: Menu
-    prompt: Twiml
-    invalid: list[Twiml]  # [retries] -> the reprompt after an invalid answer (index 0 unused)
-    timeout: list[Twiml]  # [retries] -> the reprompt after silence (index 0 unused)
-    options: dict[str, Page] = field(default_factory=dict)  # digit -> the option's page
-    exhausted: Page = _UNSET
-
-
-@dataclass
-class _FlowPages:
-    """Everything one call flow answers, rendered at start-up (or made per request)."""
-
-    name: str
-    flow: Flow
-    param: str | None  # its ?flow= value in the URLs this app writes (None: the default flow)
-    record: str  # <Dial record=...>, "" when the flow does not record
-    consent: bytes  # its consent <Say>, b"" when it does not record
-    pages: dict[str, Twiml] = field(default_factory=dict)  # goodbye, no_answer, drop...
-    menus: dict[str, _MenuPages] = field(default_factory=dict)
-    first_menu: _MenuPages | None = None
-    boxes: dict[str, tuple[Twiml, Twiml]] = field(default_factory=dict)  # box -> (prompt, done)
-    first_box: tuple[Twiml, Twiml] = (_UNSET, _UNSET)
-    steps: dict[str, Page] = field(default_factory=dict)  # graph key -> page
-    continuations: dict[str, Continuation] = field(default_factory=dict)  # key -> no answer
-    byoc: dict[str, Page] = field(default_factory=dict)  # called number -> page (consented)
-    sip_users: dict[str, Page] = field(default_factory=dict)  # user -> page (consented)
-    entry: Page = _UNSET  # consent, then the start
-    fallback: Page = _UNSET
-    recovery: Page = _UNSET
 
 
 class Flows:
-    """The call flows ``settings.served`` declares; state goes through ``store``."""
+    """The handlers of the call flows ``settings.served`` declares; state goes through ``store``.
+
+    Their pages come from ``PageCompiler`` (``pages.py``), compiled once, here.
+    """
 
     def __init__(
         self,
@@ -182,22 +121,16 @@ class Flows:
         self._cf = settings.served.call_flows
         self._countries = settings.served.dial_countries
         self._store = store
-        self._now = now or _utc_now
-        self._urls = route_urls(settings.public_base_url)
-        self._render = functools.partial(renderer.render, urls=self._urls)
         self._outcome = metrics.outcomes
         self._fallbacks = metrics.fallbacks
         self._failures = metrics.call_failures
         self._log = logger or logging.getLogger(LOGGER_NAME)
-        self._recording_callback = url_for("recording_status", settings.public_base_url)
-        self._conference_callback = url_for("conference_status", settings.public_base_url)
         self._prompted = self._outcome.labels("ivr_main", "prompted")
         self._default_name = self._cf.entry_flow
-        # TwiML that depends on the artifact only is rendered once, here: a call reuses it
-        # (Jinja costs ~100 µs a page), and a template that cannot render fails at start-up.
-        self._completed = self._render("call_completed")
-        self._rejected = self._render("call_rejected")
-        self._flows = {name: self._compile(name, flow) for name, flow in self._cf.flows.items()}
+        self._pages = PageCompiler(settings, renderer, metrics.outcomes, now)
+        self._completed = self._pages.completed
+        self._rejected = self._pages.rejected
+        self._flows = self._pages.compile()
         self._default = self._flows[self._default_name]
         if settings.caller_id is None and self._cf.caller_id is None:
             self._log.warning(
@@ -207,303 +140,6 @@ class Flows:
                 "refuses it; declare call_flows.caller_id (or set TWILIO_CALLER_ID)",
                 extra={"setting": "TWILIO_CALLER_ID"},
             )
-
-    # --- start-up: every page of every flow -----------------------------------------------
-
-    def _compile(self, name: str, flow: Flow) -> _FlowPages:
-        voice = flow
-        mode = flow.recording.mode
-        consent = b""
-        if mode != "off" and flow.recording.consent:
-            consent = self._render("consent", message=flow.recording.consent, voice=voice).body
-        fp = _FlowPages(
-            name, flow, None if name == self._default_name else name, _DIAL_RECORD[mode], consent
-        )
-        hangup = functools.partial(self._render, "hangup", voice=voice)
-        fp.pages["goodbye"] = hangup(message=flow.goodbye)
-        fp.pages["no_answer"] = hangup(message=flow.no_answer_message)
-        fp.pages["dial_refused"] = hangup(message=flow.dial_refused_message)
-        fp.pages["voicemail_drop"] = self._render(
-            "voicemail_drop", drop=self._cf.voicemail_drop, voice=voice
-        )
-        self._compile_boxes(fp)
-        self._compile_operator(fp)
-        for menu_name, menu in flow.menus.items():
-            fp.menus[menu_name] = self._compile_menu(fp, menu_name, menu)
-        fp.first_menu = next(iter(fp.menus.values()), None)
-        for step in graph.steps_of(name, flow):
-            fp.steps[step.key] = self._action_page(fp, step.key, step.action)
-        for step in graph.steps_of(name, flow):
-            self._continuation(fp, step.key, step.action)
-        for menu_name, pages in fp.menus.items():
-            for option in pages.menu.options:
-                pages.options[option.digit] = fp.steps[f"menu.{menu_name}.{option.digit}"]
-            pages.exhausted = fp.steps.get(f"menu.{menu_name}.exhausted", fp.pages["operator"])
-        fp.entry = self._consented(fp, fp.steps["start"])
-        fp.byoc = {n: self._consented(fp, fp.steps[f"byoc.{n}"]) for n in flow.byoc_routes}
-        for user in self._cf.sip_users:
-            key = f"{SIP_KEY}{user}"
-            fp.sip_users[user] = self._consented(fp, self._sip_page(fp, key, user))
-            self._continuation(fp, key, Action(sip_user=user))
-        fp.continuations[PSTN_KEY] = lambda req, attempt: fp.pages["no_answer"]
-        self._compile_fallbacks(fp)
-        return fp
-
-    def _compile_boxes(self, fp: _FlowPages) -> None:
-        boxes = self._cf.voicemail_boxes or {"": VoicemailBox()}  # none declared: a built-in box
-        for i, (box_name, box) in enumerate(boxes.items()):
-            params = [(ivr.FLOW_PARAM, fp.param), (ivr.BOX_PARAM, box_name if i else None)]
-            done = ivr.with_query(self._urls["voicemail_done"], params)
-            fp.boxes[box_name] = (
-                self._render(
-                    "voicemail",
-                    box=box,
-                    voice=fp.flow,
-                    action=done,
-                    recording_callback=self._recording_callback,
-                ),
-                self._render("voicemail_done", box=box, voice=fp.flow),
-            )
-        fp.first_box = next(iter(fp.boxes.values()))
-
-    def _compile_operator(self, fp: _FlowPages) -> None:
-        """The operator's page: where an exhausted menu goes by default (else goodbye)."""
-        op = self._cf.operator
-        if op is None:
-            fp.pages["operator"] = fp.pages["goodbye"]
-            return
-        timeout = op.timeout or self._cf.dial_timeout
-        caller_id = self._caller_id(fp)
-        common = {
-            "voice": fp.flow,
-            "caller_id": caller_id,
-            "timeout": timeout,
-            "record": fp.record,
-            "recording_callback": self._recording_callback,
-        }
-        if op.ring == "simultaneous":
-            fp.pages["operator"] = self._render(
-                "operator", message=fp.flow.transferring, numbers=op.numbers, action="", **common
-            )
-            fp.continuations[OPERATOR_KEY] = lambda req, attempt: fp.pages["goodbye"]
-            return
-        attempts = [
-            self._render(
-                "operator" if i == 0 else "dial",
-                message=fp.flow.transferring,
-                numbers=(number,),
-                action=self._status_url(fp, OPERATOR_KEY, i),
-                **common,
-            )
-            for i, number in enumerate(op.numbers)
-        ]
-        fp.pages["operator"] = attempts[0]
-        fp.continuations[OPERATOR_KEY] = self._next_attempt(attempts, fp.pages["goodbye"])
-
-    def _compile_menu(self, fp: _FlowPages, name: str, menu: Menu) -> _MenuPages:
-        first = fp.first_menu is None and not fp.menus  # the flow's first menu: no ?menu=
-
-        def url(retries: int) -> str:
-            return ivr.with_query(
-                self._urls["ivr_menu"],
-                [
-                    (ivr.FLOW_PARAM, fp.param),
-                    (ivr.MENU_PARAM, None if first else name),
-                    (ivr.RETRIES_PARAM, str(retries) if retries else None),
-                ],
-            )
-
-        prompt = self._render("menu", menu=menu, voice=fp.flow, action=url(0))
-        invalid, timeout = [prompt], [prompt]
-        # A reprompt's Gather action carries its retry count: one page per count.
-        for retries in range(1, menu.retries + 1):
-            reprompt = functools.partial(
-                self._render, "menu_reprompt", menu=menu, voice=fp.flow, action=url(retries)
-            )
-            invalid.append(reprompt(message=menu.invalid))
-            timeout.append(reprompt(message=menu.no_input))
-        return _MenuPages(name, menu, prompt, invalid, timeout)
-
-    def _compile_fallbacks(self, fp: _FlowPages) -> None:
-        op = self._cf.operator
-        fallback = self._render(
-            "voice_fallback",
-            voice=fp.flow,
-            numbers=op.numbers if op else (),
-            caller_id=self._caller_id(fp),
-            timeout=(op.timeout if op else None) or self._cf.dial_timeout,
-            record=fp.record,
-            recording_callback=self._recording_callback,
-        )
-        fp.fallback = self._consented(fp, fallback) if op else fallback
-        voicemail = fp.first_box[0]
-        number = self._cf.disaster_recovery_number
-        if number is None:
-            fp.recovery = voicemail
-        else:
-            fp.recovery = self._consented(
-                fp,
-                self._dial_page(fp, (number,), self._status_url(fp, RECOVERY_KEY, None)),
-            )
-        fp.continuations[RECOVERY_KEY] = lambda req, attempt: voicemail
-
-    def _caller_id(self, fp: _FlowPages, dial: Dial | None = None) -> str | None:
-        """A dial's caller ID: its own, else its flow's, else call_flows', else the env's."""
-        return (
-            (dial.caller_id if dial else None)
-            or fp.flow.caller_id
-            or self._cf.caller_id
-            or self._s.caller_id
-        )
-
-    def _status_url(self, fp: _FlowPages, key: str, attempt: int | None) -> str:
-        return ivr.with_query(
-            self._urls["dial_status"],
-            [
-                (ivr.FLOW_PARAM, fp.param),
-                (ivr.STEP_PARAM, key),
-                (ivr.ATTEMPT_PARAM, None if attempt is None else str(attempt)),
-            ],
-        )
-
-    def _inbound_url(self, flow: str) -> str:
-        param = None if flow == self._default_name else flow
-        return ivr.with_query(self._urls["ivr_main"], [(ivr.FLOW_PARAM, param)])
-
-    def _dial_page(
-        self,
-        fp: _FlowPages,
-        numbers: tuple[str, ...],
-        action: str,
-        dial: Dial | None = None,
-    ) -> Twiml:
-        return self._render(
-            "dial",
-            voice=fp.flow,
-            numbers=numbers,
-            caller_id=self._caller_id(fp, dial),
-            timeout=(dial.timeout if dial else None) or self._cf.dial_timeout,
-            action=action,
-            record=fp.record,
-            recording_callback=self._recording_callback,
-        )
-
-    def _sip_page(self, fp: _FlowPages, key: str, user: str) -> Twiml:
-        return self._render(
-            "sip_user",
-            sip_uri=self._cf.sip_users[user].uri,
-            timeout=self._cf.dial_timeout,
-            action=self._status_url(fp, key, None),
-            record=fp.record,
-            recording_callback=self._recording_callback,
-        )
-
-    def _action_page(self, fp: _FlowPages, key: str, action: Action) -> Page:
-        """The page of the step ``key`` (nested steps are compiled as steps of their own)."""
-        if action.menu is not None:
-            return fp.menus[action.menu].prompt
-        if action.dial is not None:
-            dial = action.dial
-            if dial.ring == "in_order":
-                return self._dial_page(fp, dial.numbers[:1], self._status_url(fp, key, 0), dial)
-            return self._dial_page(fp, dial.numbers, self._status_url(fp, key, None), dial)
-        if action.sip_user is not None:
-            return self._sip_page(fp, key, action.sip_user)
-        if action.conference is not None:
-            return self._conference_page(fp, action.conference.room)
-        if action.voicemail is not None:
-            return fp.boxes[action.voicemail][0]
-        if action.flow is not None:
-            return self._render("flow", action=self._inbound_url(action.flow))
-        if action.hangup is not None:
-            return self._render("hangup", message=action.hangup, voice=fp.flow)
-        if action.operator:
-            return fp.pages["operator"]
-        assert action.hours is not None
-        return self._hours_page(fp, key, action.hours)
-
-    def _conference_page(self, fp: _FlowPages, room: str | None) -> Page:
-        """A conference: the room is named, or the caller's own; the label is the call's."""
-        if room is None:
-            return lambda req: self._conference(
-                fp, "customer", conference_room(req.call_sid), req.call_sid
-            )
-        return lambda req: self._conference(fp, "member", room, req.call_sid)
-
-    def _hours_page(self, fp: _FlowPages, key: str, hours: Hours) -> Page:
-        """Pick by the schedule at request time: holiday (when declared), open, else closed."""
-        schedule = self._cf.schedules[hours.schedule]
-        steps = fp.steps
-        open_key, closed_key = f"{key}.open", f"{key}.closed"
-        holiday_key = f"{key}.holiday" if hours.holiday is not None else None
-
-        def choose(req: CallRequest) -> Twiml:
-            now = self._now()
-            if holiday_key is not None and schedule.is_holiday(now):
-                chosen = holiday_key
-            else:
-                chosen = open_key if schedule.is_open(now) else closed_key
-            self._outcome.labels(req.flow, f"hours_{chosen.rsplit('.', 1)[1]}").inc()
-            return answer(steps[chosen], req)
-
-        return choose
-
-    def _no_answer_page(self, fp: _FlowPages, key: str, action: Action) -> Page:
-        """After an unanswered dial: its own no_answer, else the flow's, else a message."""
-        if action.dial is not None and action.dial.no_answer is not None:
-            return fp.steps[f"{key}.no_answer"]
-        in_flow_no_answer = key == "no_answer" or key.startswith("no_answer.")
-        if fp.flow.no_answer is not None and not in_flow_no_answer:
-            return fp.steps["no_answer"]
-        return fp.pages["no_answer"]
-
-    def _continuation(self, fp: _FlowPages, key: str, action: Action) -> None:
-        """What /voice/dial/status answers for the step ``key`` when nobody answered."""
-        if action.dial is None and action.sip_user is None:
-            return
-        no_answer = self._no_answer_page(fp, key, action)
-        if action.sip_user is not None:
-            fallback = self._cf.sip_users[action.sip_user].pstn_fallback
-            pstn = (
-                self._dial_page(fp, (fallback,), self._status_url(fp, key, 1)) if fallback else None
-            )
-
-            def sip(req: CallRequest, attempt: str) -> Twiml:
-                if pstn is not None and not attempt:  # the SIP leg: ring its PSTN fallback
-                    return pstn
-                return answer(no_answer, req)
-
-            fp.continuations[key] = sip
-            return
-        dial = action.dial
-        assert dial is not None
-        if dial.ring == "in_order":
-            attempts = [
-                self._dial_page(fp, (number,), self._status_url(fp, key, i), dial)
-                for i, number in enumerate(dial.numbers)
-            ]
-            fp.continuations[key] = self._next_attempt(attempts, no_answer)
-        else:
-            fp.continuations[key] = lambda req, attempt: answer(no_answer, req)
-
-    @staticmethod
-    def _next_attempt(attempts: list[Twiml], then: Page) -> Continuation:
-        """In order: ring the number after ``?attempt=i``; after the last, ``then``."""
-
-        def next_attempt(req: CallRequest, attempt: str) -> Twiml:
-            following = ivr.small_count(attempt, len(attempts)) + 1
-            return attempts[following] if following < len(attempts) else answer(then, req)
-
-        return next_attempt
-
-    def _consented(self, fp: _FlowPages, page: Page) -> Page:
-        """``page`` as an entry of ``fp``'s flow: its consent first, when the flow records."""
-        consent = fp.consent
-        if not consent:
-            return page
-        if isinstance(page, Twiml):
-            return _splice(page, consent)
-        return lambda req: _splice(page(req), consent)
 
     def handlers(self) -> dict[str, Handler]:
         """Flow name -> handler, for every Twilio route of the table."""
@@ -524,7 +160,7 @@ class Flows:
             "recording_status": self.recording_status,
         }
 
-    def _flow(self, req: CallRequest) -> _FlowPages:
+    def _flow(self, req: CallRequest) -> FlowPages:
         """The call flow ``?flow=`` names; none: the default; unknown: the default, warned.
 
         An unknown name is never an error: a caller must hear something while Twilio's
@@ -622,8 +258,7 @@ class Flows:
                 )
                 return fp.pages["dial_refused"]
             self._outcome.labels("sip_inbound", "pstn").inc()
-            dialled = self._dial_page(fp, (number,), self._status_url(fp, PSTN_KEY, None))
-            return _splice(dialled, fp.consent) if fp.consent else dialled
+            return self._pages.pstn(fp, number)
         self._outcome.labels("sip_inbound", "rejected").inc()
         return self._rejected
 
@@ -668,7 +303,7 @@ class Flows:
             key, attempt = self._legacy_step(req)
         continuation = fp.continuations.get(key)
         if continuation is None:  # a step a redeploy removed: the flow's no-answer chain
-            return answer(self._no_answer_page(fp, "", Action(hangup="")), req)
+            return answer(fp.unknown_step, req)
         return continuation(req, attempt)
 
     @staticmethod
@@ -693,21 +328,6 @@ class Flows:
 
     # --- conference warm transfer ----------------------------------------------------------
 
-    def _conference(self, fp: _FlowPages, leg: str, room: str, call_sid: str) -> Twiml:
-        self._outcome.labels("conference_transfer", leg).inc()
-        # A room has one customer, but may get several agents, supervisors or members, and
-        # Twilio refuses a label already in use (error 16025): those carry their call's SID tail.
-        label = leg if leg == "customer" else f"{leg}-{call_sid[-12:]}"
-        return self._render(
-            "conference",
-            leg=leg,
-            label=label,
-            room=room,
-            record=bool(fp.record),
-            recording_callback=self._recording_callback,
-            conference_callback=self._conference_callback,
-        )
-
     def conference_transfer(self, req: CallRequest) -> Twiml:
         """Join a leg to the warm-transfer room of the customer's call.
 
@@ -721,15 +341,15 @@ class Flows:
             raise BadRequest(f"leg must be one of {', '.join(CONFERENCE_LEGS)}")
         if leg == "customer":
             sid = req.require("CallSid")
-            return self._conference(fp, leg, conference_room(sid), sid)
+            return self._pages.conference(fp, leg, conference_room(sid), sid)
         customer = req.query.get("customer", "")
         if not customer:
             raise BadRequest(f"leg={leg} needs customer=<the customer's CallSid> in the URL")
-        return self._conference(fp, leg, conference_room(customer), req.require("CallSid"))
+        return self._pages.conference(fp, leg, conference_room(customer), req.require("CallSid"))
 
     # --- voicemail, fallback, disaster recovery --------------------------------------------
 
-    def _box(self, req: CallRequest, fp: _FlowPages) -> tuple[Twiml, Twiml]:
+    def _box(self, req: CallRequest, fp: FlowPages) -> tuple[Twiml, Twiml]:
         name = req.query.get(ivr.BOX_PARAM)
         box = fp.boxes.get(name) if name else None
         if box is None:  # none named, or one a redeploy removed: the first box
@@ -833,9 +453,7 @@ class Flows:
             sip_response_code=p.get("SipResponseCode", ""),
             parent_call_sid=p.get("ParentCallSid", ""),
         )
-        key = f"{sid}:call-{status}:{stamp}"
-        if not self._store.claim(key, self._s.dedupe_ttl_seconds, event):
-            self._outcome.labels("call_status", "duplicate").inc()
+        if not self._first_delivery("call_status", f"{sid}:call-{status}:{stamp}", event):
             return _ACK
         self._outcome.labels("call_status", "processed").inc()
         if status in _FAILED_CALL_STATUSES or event.error_code:
@@ -866,10 +484,8 @@ class Flows:
             reason=p.get("ReasonConferenceEnded", ""),
         )
         key = f"{conference}:conference-{name}:{sid}:{sequence or stamp}"
-        if not self._store.claim(key, self._s.dedupe_ttl_seconds, event):
-            self._outcome.labels("conference_status", "duplicate").inc()
-            return _ACK
-        self._outcome.labels("conference_status", "processed").inc()
+        if self._first_delivery("conference_status", key, event):
+            self._outcome.labels("conference_status", "processed").inc()
         return _ACK
 
     def recording_status(self, req: CallRequest) -> Twiml:
@@ -897,8 +513,13 @@ class Flows:
                 conference_sid=conference,
             )
         key = f"{sid or conference}:recording-{status}:{rec}:{stamp}"
-        if not self._store.claim(key, self._s.dedupe_ttl_seconds, job):
-            self._outcome.labels("recording_status", "duplicate").inc()
-            return _ACK
-        self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
+        if self._first_delivery("recording_status", key, job):
+            self._outcome.labels("recording_status", _label(status, _RECORDING_STATUSES)).inc()
         return _ACK
+
+    def _first_delivery(self, route: str, key: str, record: Record | None) -> bool:
+        """Claim a callback's ``key`` (persisting ``record``): False, counted, on a redelivery."""
+        if self._store.claim(key, self._s.dedupe_ttl_seconds, record):
+            return True
+        self._outcome.labels(route, "duplicate").inc()
+        return False
