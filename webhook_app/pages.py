@@ -228,11 +228,23 @@ class PageCompiler:
             "record": fp.record,
             "recording_callback": self._recording_callback,
         }
+        # Nobody answers: the flow's no_answer (unless that is the operator again), else the
+        # goodbye; steps compile after this page, so the continuation looks it up then.
+        chained = fp.flow.no_answer is not None and not fp.flow.no_answer.operator
+
+        def unanswered(req: CallRequest) -> Twiml:
+            return answer(fp.steps["no_answer"], req) if chained else fp.pages["goodbye"]
+
         if op.ring == "simultaneous":
+            action = self._status_url(fp, OPERATOR_KEY, None) if chained else ""
             fp.pages["operator"] = self._render(
-                "operator", message=fp.flow.transferring, numbers=op.numbers, action="", **common
+                "operator",
+                message=fp.flow.transferring,
+                numbers=op.numbers,
+                action=action,
+                **common,
             )
-            fp.continuations[OPERATOR_KEY] = lambda req, attempt: fp.pages["goodbye"]
+            fp.continuations[OPERATOR_KEY] = lambda req, attempt: unanswered(req)
             return
         attempts = [
             self._render(
@@ -245,7 +257,7 @@ class PageCompiler:
             for i, number in enumerate(op.numbers)
         ]
         fp.pages["operator"] = attempts[0]
-        fp.continuations[OPERATOR_KEY] = self._next_attempt(attempts, fp.pages["goodbye"])
+        fp.continuations[OPERATOR_KEY] = self._next_attempt(attempts, unanswered)
 
     def _compile_menu(self, fp: FlowPages, name: str, menu: Menu) -> MenuPages:
         first = fp.first_menu is None and not fp.menus  # the flow's first menu: no ?menu=

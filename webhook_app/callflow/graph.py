@@ -220,7 +220,7 @@ def build(flows: CallFlows) -> FlowGraph:
             elif flows.operator is not None:
                 # The app's default: ring the operator, then the no-answer chain.
                 operator = _implicit(nodes, name, exhausted, mpath, "operator", "person", records)
-                nodes[operator].edges += _unanswered(nodes, name, flow, exhausted, mpath)
+                nodes[operator].edges += _unanswered(nodes, name, flow, exhausted, mpath, True)
                 node.edges.append(operator)
             else:
                 node.edges.append(_implicit(nodes, name, exhausted, mpath, "goodbye", "hangup"))
@@ -250,10 +250,16 @@ def _implicit(
     return node_id
 
 
-def _unanswered(nodes: dict[str, Node], name: str, flow: Flow, key: str, path: str) -> list[str]:
+def _unanswered(
+    nodes: dict[str, Node], name: str, flow: Flow, key: str, path: str, operator: bool = False
+) -> list[str]:
     """Where a call goes when nobody answers a dial: the flow's no_answer, else a message and
-    goodbye (a dial's own no_answer is its nested step)."""
-    if flow.no_answer is not None:
+    goodbye (a dial's own no_answer is its nested step). As the app does, a dial inside the
+    flow's no_answer, or the operator when that is the operator again, hangs up instead of
+    going round."""
+    inside = key == "no_answer" or key.startswith("no_answer.")
+    again = operator and flow.no_answer is not None and bool(flow.no_answer.operator)
+    if flow.no_answer is not None and not inside and not again:
         return [step_id(name, "no_answer")]
     return [_implicit(nodes, name, f"{key}.unanswered", path, "no answer: goodbye", "hangup")]
 
@@ -284,5 +290,7 @@ def _step_node(
         if action.dial is not None and action.dial.no_answer is not None:
             node.edges.append(step_id(name, f"{step.key}.no_answer"))
         elif kind != "conference":
-            node.edges += _unanswered(nodes, name, flow, step.key, step.path)
+            node.edges += _unanswered(
+                nodes, name, flow, step.key, step.path, operator=kind == "operator"
+            )
     return node
