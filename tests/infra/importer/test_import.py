@@ -310,7 +310,7 @@ def test_call_flows_round_trip_through_the_artifact(
     _, prod = flows_account
     flows_json = tmp_path / "flows.json"
     flows_json.write_text(artifact_text(prod, "prod"))
-    code, out, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
     assert code == 0, err
     env = load_stack_file(tmp_path, "imported")
     assert env.call_flows == prod.call_flows
@@ -344,7 +344,8 @@ def test_an_artifact_missing_a_flow_the_account_enters_is_named(
     bad.write_text('{"menu": {}}')
     code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=bad)
     assert code == 2
-    assert "--call-flows" in err and "not a call-flows artifact" in err
+    assert "--call-flows" in err
+    assert "not a call-flows artifact" in err
 
 
 def test_an_entry_without_flow_enters_the_default_flow_once_flows_are_declared(
