@@ -21,7 +21,6 @@ from devtools.emulator_testing import RunningEmulator
 from devtools.engine import Engine
 from devtools.projects import lay_out
 from devtools.pulumi_cli import find_cli, install_advice
-from emulator.numbers import numbers_in_files
 
 ROOT = Path(__file__).resolve().parents[2]
 ENV_KEY = "twilio-voice:environment"
@@ -44,7 +43,11 @@ def stack_doc(stack: str) -> dict[str, Any]:
 
 
 def stack_numbers(stack: str) -> list[str]:
-    return numbers_in_files([ROOT / f"Pulumi.{stack}.yaml"])
+    """The numbers the stack declares (what the account must own); not the dial targets of its
+    call flows, which an account does not own and drift would list as unmanaged numbers."""
+    doc = yaml.safe_load((ROOT / f"Pulumi.{stack}.yaml").read_text(encoding="utf-8"))
+    spec = doc["config"]["twilio-voice:environment"]
+    return [str(n["e164"]) for n in spec.get("numbers", [])]
 
 
 def secure_paths(node: Any, path: str = "") -> Iterator[str]:

@@ -130,8 +130,10 @@ class Action(_Model):
 
     @model_validator(mode="after")
     def _exactly_one(self) -> Action:
-        if len(self.model_fields_set) != 1 or self.kind is None:
-            found = ", ".join(sorted(self.model_fields_set)) or "none"
+        # A key set to null counts as absent, so a model_dump() without exclude_none reloads.
+        keys = [k for k in ACTION_KEYS if getattr(self, k) is not None]
+        if len(keys) != 1:
+            found = ", ".join(keys) or "none"
             raise PydanticCustomError(
                 "action",
                 "an action needs exactly one of {keys} (found: {found})",
