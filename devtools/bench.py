@@ -5,6 +5,11 @@ connections and the signed inbound-call webhook written by the bench folder's ``
 Each server is first checked with the bench folder's ``check.py`` (expected TwiML, 403 on a bad
 signature). Rounds are interleaved so drift on the machine hits every server alike, and each
 server's best round is reported.
+
+The ``app-granian-declared`` rows run the same server on the prod stack's declared call flows
+(``python -m infra app-config --stack prod``, served from ``VOICE_SETTINGS_FILE``): issue 13
+wants a declared menu to cost no more than the built-in one, so each is compared with its
+built-in row (``app-granian``, ``app-granian-menu``) in the same run.
 """
 
 # ruff: noqa: S603, S607, S310 (a developer tool: runs the servers and wrk, calls loopback URLs)
@@ -27,11 +32,26 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.error import HTTPError, URLError
 from urllib.parse import urlencode
+from xml.etree import ElementTree
 
 from twilio.request_validator import RequestValidator
 
+ROOT = Path(__file__).resolve().parents[1]  # the repo: Pulumi.prod.yaml and the infra package
 TOKEN = "bench-token-0123456789abcdef"  # noqa: S105 (a fixed test token, as in run.sh)
 INBOUND, MENU = "/voice/inbound", "/voice/menu"
+# prod's main flow is its default flow and its main menu the flow's first menu: the menu's
+# <Gather action> is a bare /voice/menu, so Digits=7 there is a reprompt of prod's main menu.
+DECLARED_INBOUND = INBOUND + "?flow=main"
+DECLARED_STACK = "prod"
+INVALID_DIGIT = {"Digits": "7"}  # no menu option: a reprompt
+# Each declared row against its built-in row: issue 13's "no regression" (within 10%).
+COMPARISONS = (
+    ("app-granian-declared", "app-granian"),
+    ("app-granian-declared-menu", "app-granian-menu"),
+)
+REGRESSION_TOLERANCE = 0.10
+FLOWS_FILE = "flows.json"  # the artifact, in the work dir
+SETTINGS_ENV = "VOICE_SETTINGS_FILE"
 TARGETS = {"seed_express": 1.3, "seed_fastapi": 2.5}  # app-granian's req/s over the peer's
 P99_TARGET_MS = 10.0
 _SERVER_CORE, _CLIENT_CORE = "0", "1"
@@ -46,8 +66,11 @@ class Server:
     cwd: Path
     env: dict[str, str] = field(default_factory=dict)
     # "/voice/inbound" is the shared scenario every peer serves (bench/sign.py, bench/check.py);
-    # "/voice/menu" is the app's IVR answer (a reprompt), signed and checked here.
+    # any other path (the IVR answer "/voice/menu", a declared flow's "?flow=" URL) is signed
+    # here with the shared call's fields plus ``fields``, and checked by ``check_signed``.
     path: str = INBOUND
+    fields: dict[str, str] = field(default_factory=dict)
+    verbs: tuple[bytes, ...] = ()  # one of them must be in the answer (none: any <Response>)
     port: int = 0
     rps: list[float] = field(default_factory=list)
     cpu_rps: list[float] = field(default_factory=list)  # requests per CPU-second of the server
@@ -122,11 +145,18 @@ def write_lua(bench_dir: Path, work: Path, port: int) -> Path:
 
 
 def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
-    """post.lua for the IVR's answer: the shared call's fields plus ``Digits=7``, signed.
+    """post.lua for the IVR's answer: ``Digits=7`` on /voice/menu, signed."""
+    return write_signed_lua(bench_dir, work, port, MENU, INVALID_DIGIT)
 
-    7 is no menu option, so each request is reprompted with its retry count in the new
-    ``<Gather action>`` URL (the IVR keeps no state in the store). The twilio SDK signs it, as
-    it does the shared request.
+
+def write_signed_lua(
+    bench_dir: Path, work: Path, port: int, path: str, extra: dict[str, str]
+) -> Path:
+    """post.lua for ``path``: the shared call's fields plus ``extra``, signed.
+
+    With ``Digits=7`` on /voice/menu (no menu option) each request is reprompted with its
+    retry count in the new ``<Gather action>`` URL (the IVR keeps no state in the store). The
+    twilio SDK signs the full URL, its query included, as Twilio does.
     """
     fields = subprocess.run(
         [sys.executable, "-c", "import json, sign; print(json.dumps(sign.PARAMS))"],
@@ -136,11 +166,11 @@ def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
         capture_output=True,
         text=True,
     ).stdout
-    params = {**json.loads(fields), "Digits": "7"}
-    signature = RequestValidator(TOKEN).compute_signature(_base(port) + MENU, params)
-    lua = work / f"menu-{port}.lua"
+    params = {**json.loads(fields), **extra}
+    signature = RequestValidator(TOKEN).compute_signature(_base(port) + path, params)
+    lua = work / f"signed-{port}.lua"
     lua.write_text(
-        f"-- the IVR answer Digits=7, signed for {_base(port)}{MENU}\n"
+        f"-- {urlencode(extra) or 'the shared call'}, signed for {_base(port)}{path}\n"
         'wrk.method = "POST"\n'
         'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"\n'
         f'wrk.headers["X-Twilio-Signature"] = "{signature}"\n'
@@ -149,15 +179,17 @@ def write_menu_lua(bench_dir: Path, work: Path, port: int) -> Path:
     return lua
 
 
-def check_menu(lua: Path, port: int) -> None:
-    """The menu answer must be 200 TwiML that reprompts or hands over (not a 403 or 5xx)."""
+def check_signed(lua: Path, server: Server) -> None:
+    """The signed request must get 200 text/xml, a well-formed ``<Response>`` holding one of
+    ``server.verbs`` (the menu rows: a reprompt's ``<Gather``), not a 403 or 5xx."""
+    port, path = server.port, server.path
     text = lua.read_text()
     signature = re.search(r'X-Twilio-Signature"\] = "([^"]+)"', text)
     body = re.search(r'wrk.body = "([^"]+)"', text)
     if signature is None or body is None:
         raise ValueError(f"{lua} has no signature or body")
     request = urllib.request.Request(
-        _base(port) + MENU,
+        _base(port) + path,
         data=body.group(1).encode(),
         headers={
             "Content-Type": "application/x-www-form-urlencoded",
@@ -168,17 +200,32 @@ def check_menu(lua: Path, port: int) -> None:
         try:
             with urllib.request.urlopen(request, timeout=5) as response:
                 answer = response.read()
-                ok = response.status == 200 and answer.startswith(b"<?xml")
+                status = response.status
+                ctype = response.headers.get("Content-Type", "")
             break
         except HTTPError as exc:
-            raise ValueError(f"menu answer on port {port}: HTTP {exc.code}") from exc
+            raise ValueError(f"{server.name} {path}: HTTP {exc.code}") from exc
         except (ConnectionError, URLError):
             time.sleep(0.1)
     else:
-        raise ValueError(f"no answer on port {port}")
-    if not ok or not (b"<Gather" in answer or b"<Dial" in answer):
-        raise ValueError(f"menu answer on port {port}: unexpected {answer[:200]!r}")
-    print(f"check {MENU} on port {port}: 200 TwiML ok", flush=True)
+        raise ValueError(f"{server.name}: no answer on port {port}")
+    try:
+        root = ElementTree.fromstring(answer)  # noqa: S314 (our own server's answer)
+    except ElementTree.ParseError as exc:
+        raise ValueError(f"{server.name} {path}: not XML: {answer[:200]!r}") from exc
+    ok = status == 200 and ctype.startswith("text/xml") and root.tag == "Response"
+    if not ok or (server.verbs and not any(verb in answer for verb in server.verbs)):
+        raise ValueError(f"{server.name} {path}: {status} {ctype!r} {answer[:200]!r}")
+    verbs = ", ".join(child.tag for child in root)  # which page answered (open or closed)
+    print(f"check {server.name} {path}: 200 {ctype} TwiML ok ({verbs})", flush=True)
+
+
+def write_declared_flows(work: Path) -> Path:
+    """The prod stack's call-flows artifact (``app-config``), for ``VOICE_SETTINGS_FILE``."""
+    flows = work / FLOWS_FILE
+    argv = [sys.executable, "-m", "infra", "app-config", "--stack", DECLARED_STACK]
+    subprocess.run([*argv, "--output", str(flows)], cwd=ROOT, check=True)
+    return flows
 
 
 def _base(port: int) -> str:
@@ -214,9 +261,31 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
         "{port}",
         "webhook_app:get_app",
     ]
+    declared_env = {**app_env, SETTINGS_ENV: str(work / FLOWS_FILE)}
+    menu_verbs = (b"<Gather", b"<Dial")  # the built-in menu: a reprompt or a hand-over
     all_servers = [
         Server("app-granian", granian, Path.cwd(), app_env),
-        Server("app-granian-menu", granian, Path.cwd(), app_env, path=MENU),
+        Server(
+            "app-granian-menu",
+            granian,
+            Path.cwd(),
+            app_env,
+            path=MENU,
+            fields=INVALID_DIGIT,
+            verbs=menu_verbs,
+        ),
+        # prod's declared flows: the main flow's entry (its business-hours check, evaluated per
+        # request, then the menu or a voicemail box), and a reprompt of its main menu.
+        Server("app-granian-declared", granian, Path.cwd(), declared_env, path=DECLARED_INBOUND),
+        Server(
+            "app-granian-declared-menu",
+            granian,
+            Path.cwd(),
+            declared_env,
+            path=MENU,
+            fields=INVALID_DIGIT,
+            verbs=(b"<Gather",),
+        ),
         Server(
             "app-gunicorn",
             [
@@ -313,18 +382,22 @@ def main(argv: Sequence[str] | None = None) -> int:
     for server in chosen:
         server.port = free_port()
     bench_dir = args.bench_dir.resolve()
+    if any(SETTINGS_ENV in s.env for s in chosen):
+        write_declared_flows(work)
     luas = {
-        s.name: (write_menu_lua if s.path == MENU else write_lua)(bench_dir, work, s.port)
+        s.name: write_lua(bench_dir, work, s.port)
+        if s.path == INBOUND
+        else write_signed_lua(bench_dir, work, s.port, s.path, s.fields)
         for s in chosen
     }
     for round_no in range(1, args.rounds + 1):
         for server in chosen:
             proc = start(server, work)
             try:
-                if server.path == MENU:
-                    check_menu(luas[server.name], server.port)
-                else:
+                if server.path == INBOUND:
                     check(bench_dir, server)
+                else:
+                    check_signed(luas[server.name], server)
                 url = _base(server.port) + server.path
                 wrk(luas[server.name], url, args.warmup, args.connections)
                 cpu_before = group_cpu_seconds(proc.pid)
@@ -360,9 +433,9 @@ def report(chosen: Sequence[Server]) -> None:
         best = max(range(len(s.rps)), key=s.rps.__getitem__)
         rows[s.name] = (s.rps[best], s.p50[best], s.p99[best], max(s.cpu_rps))
     paths = {s.name: s.path for s in chosen}
-    print(f"\n{'server':<18}{'path':<16}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/CPU-s':>11}")
+    print(f"\n{'server':<27}{'path':<26}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'req/CPU-s':>11}")
     for name, (rps, p50, p99, cpu_rps) in rows.items():
-        print(f"{name:<18}{paths[name]:<16}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}{cpu_rps:>11.0f}")
+        print(f"{name:<27}{paths[name]:<26}{rps:>8.0f}{p50:>9.2f}{p99:>9.2f}{cpu_rps:>11.0f}")
     apps = [n for n in rows if n.startswith("app-")]
     peers = [n for n in rows if not n.startswith("app-")]
     for app in apps if peers else []:
@@ -373,6 +446,29 @@ def report(chosen: Sequence[Server]) -> None:
         print(f"{app} req/CPU-s: {per_cpu}{note}")
     for line in target_lines(rows):
         print(line)
+    for line in comparison_lines(rows):
+        print(line)
+
+
+def _within(ratio: float) -> str:
+    limit = f"{REGRESSION_TOLERANCE:.0%}"
+    return f"within {limit}" if ratio >= 1 - REGRESSION_TOLERANCE else f"NOT within {limit}"
+
+
+def comparison_lines(rows: dict[str, tuple[float, float, float, float]]) -> list[str]:
+    """Issue 13: each declared-flow row against its built-in row, within 10% or not."""
+    lines = []
+    for declared, builtin in COMPARISONS:
+        if declared not in rows or builtin not in rows:
+            continue
+        new, old = rows[declared], rows[builtin]
+        rps, per_cpu = new[0] / old[0], new[3] / old[3]
+        lines.append(
+            f"{declared} vs {builtin}: req/s {rps:.2f}x ({_within(rps)}), "
+            f"req/CPU-s {per_cpu:.2f}x ({_within(per_cpu)}), "
+            f"p99 {new[2]:.2f} vs {old[2]:.2f} ms"
+        )
+    return lines
 
 
 def target_lines(rows: dict[str, tuple[float, float, float, float]]) -> list[str]:
