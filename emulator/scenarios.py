@@ -57,6 +57,7 @@ _PARTICIPANT_KEYS = {"label", "muted", "hold", "coaching"}
 _EVENT_KEYS = {"event", "label"}
 _REQUEST_KEYS = {"purpose", "path", "method", "status", "query", "params", "error", "url"}
 _DIAL_KEYS = {"to", "noun", "answer", "status", "from"}
+_RECORDING_KEYS = {"duration", "source", "channels", "status"}
 
 
 class _NoAliasLoader(yaml.SafeLoader):
@@ -177,7 +178,17 @@ def _check_expect_shape(expect: Mapping[str, Any], where: str) -> None:
         raise SpecError(f"{where}.alerts: a list of Twilio error codes (numbers)")
     recordings = expect.get("recordings", 0)
     if isinstance(recordings, bool) or not isinstance(recordings, int | list):
-        raise SpecError(f"{where}.recordings: a count or a list of {{duration, source}}")
+        raise SpecError(
+            f"{where}.recordings: a count or a list of {{duration, source, channels, status}}"
+        )
+    for i, item in enumerate(recordings if isinstance(recordings, list) else []):
+        if not isinstance(item, Mapping) or not item:
+            raise SpecError(f"{where}.recordings[{i}]: a mapping of {sorted(_RECORDING_KEYS)}")
+        extra = sorted(set(item) - _RECORDING_KEYS)
+        if extra:
+            raise SpecError(
+                f"{where}.recordings[{i}]: unknown keys {extra}; known: {sorted(_RECORDING_KEYS)}"
+            )
     fallback = expect.get("fallback")
     if fallback is not None and not isinstance(fallback, Mapping):
         raise SpecError(f"{where}.fallback: null (no fallback) or {{error_code: 11200}}")

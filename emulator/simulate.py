@@ -75,6 +75,15 @@ _DIAL_STATUS = {
 # Verbs that answer a ringing call (Reject, Hangup and Redirect do not; Dial decides itself).
 _ANSWERING = frozenset({"Say", "Play", "Pause", "Gather", "Record", "Enqueue", "Connect", "Echo"})
 _SIP_CODES = {"answered": "200", "busy": "486", "no-answer": "487", "failed": "503"}
+# <Dial record>: the value -> (records from, channels). "true" is Twilio's legacy spelling of
+# record-from-answer; do-not-record (the default) and "false" record nothing.
+_DIAL_RECORD = {
+    "record-from-answer": ("answer", 1),
+    "record-from-ringing": ("ringing", 1),
+    "record-from-answer-dual": ("answer", 2),
+    "record-from-ringing-dual": ("ringing", 2),
+    "true": ("answer", 1),
+}
 
 
 @dataclass(frozen=True)
@@ -852,6 +861,7 @@ class Simulator:
         events: str,
         document: str,
         conference_sid: str = "",
+        channels: int = 1,
     ) -> dict[str, Any]:
         sid = new_sid("RE")
         url = f"{call.base_url}/api/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
@@ -862,7 +872,7 @@ class Simulator:
             "duration": str(seconds),
             "status": "completed",
             "source": source,
-            "channels": 1,
+            "channels": channels,
             "url": url,
         }
         self._put(
@@ -874,7 +884,7 @@ class Simulator:
                 "start_time": _rfc2822(),
                 "duration": str(seconds),
                 "status": "completed",
-                "channels": 1,
+                "channels": channels,
                 "source": source,
                 "media_url": url,
             },
@@ -893,7 +903,7 @@ class Simulator:
                         "RecordingSid": sid,
                         "RecordingUrl": url,
                         "RecordingStatus": status,
-                        "RecordingChannels": "1",
+                        "RecordingChannels": str(channels),
                         "RecordingSource": source,
                         "RecordingStartTime": _rfc2822(),
                     }
@@ -943,17 +953,8 @@ class Simulator:
             dial_call_sid=chosen["call_sid"] if chosen else None,
             action=action or None,
         )
-        record = verb.attr("record", "do-not-record")
-        if answered is not None and record != "do-not-record":
-            self._recording(
-                call,
-                answered["seconds"],
-                "DialVerb",
-                verb.attr("recordingStatusCallback"),
-                verb.attr("recordingStatusCallbackMethod", "POST"),
-                verb.attr("recordingStatusCallbackEvent", "completed"),
-                document,
-            )
+        if answered is not None:
+            self._dial_recording(call, verb, document, answered)
         if not action:
             return None
         params = {"DialCallStatus": status}
@@ -968,6 +969,48 @@ class Simulator:
             params["DialCallDuration"] = str(answered["seconds"])
             params["DialBridged"] = "true"
         return Fetch(action, verb.attr("method", "POST"), "dial", params)
+
+    def _dial_recording(
+        self, call: CallState, verb: Verb, document: str, answered: Mapping[str, Any]
+    ) -> None:
+        """``<Dial record>``: the bridged call's recording, on the parent call (its CallSid),
+        source ``DialVerb``, one channel or (``-dual``) two: the caller's and the callee's.
+
+        Made only when a party answers. From ringing or from answer alike, it lasts the bridged
+        seconds: the simulator rings an answering party for no time.
+        """
+        mode = verb.attr("record", "do-not-record")
+        if mode in ("do-not-record", "false"):
+            return
+        if mode not in _DIAL_RECORD:
+            call.note("unsupported", verb="Dial", record=mode, note="no such record value")
+            return
+        start, channels = _DIAL_RECORD[mode]
+        seconds = int(answered["seconds"])
+        recording = self._recording(
+            call,
+            seconds,
+            "DialVerb",
+            verb.attr("recordingStatusCallback"),
+            verb.attr("recordingStatusCallbackMethod", "POST"),
+            verb.attr("recordingStatusCallbackEvent", "completed"),
+            document,
+            channels=channels,
+        )
+        call.note(
+            "recording",
+            source="DialVerb",
+            mode=mode,
+            start=start,
+            channels=channels,
+            seconds=seconds,
+            recording_sid=recording["sid"],
+            callback=(
+                urljoin(document, verb.attr("recordingStatusCallback"))
+                if verb.attr("recordingStatusCallback")
+                else None
+            ),
+        )
 
     def _leg(
         self, call: CallState, dial: Verb, noun: Verb, caller_id: str, timeout: int, document: str

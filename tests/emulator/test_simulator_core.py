@@ -19,7 +19,7 @@ from twilio.request_validator import RequestValidator
 from devtools.emulator_testing import RunningEmulator, running_emulator
 from emulator.calls import CallSpec, SpecError
 from emulator.signing import signature
-from emulator.simulate import APPLICATION_ERROR, HttpResult
+from emulator.simulate import APPLICATION_ERROR, HttpResult, iter_trace_lines
 from emulator.twiml_interpreter import TwimlError, parse_twiml
 from webhook_app.signature import is_valid_signature
 
@@ -351,6 +351,112 @@ def test_record_creates_a_recording_served_by_the_emulator(
     result = place(emu, caller=["silence"])
     assert result["recordings"] == []
     assert [r["path"] for r in app.seen] == ["/voice", "/status"]
+
+
+AGENT = "+14155550123"
+
+
+def test_dial_record_dual_records_the_bridged_call_on_the_parent_call(
+    emu: RunningEmulator, app: ScriptedApp
+) -> None:
+    app.pages["/voice"] = (
+        '<Dial action="/dialled" record="record-from-answer-dual" recordingStatusCallback="/rec">'
+        f"<Number>{AGENT}</Number></Dial>"
+    )
+    app.pages["/dialled"] = "<Hangup/>"
+    result = place(emu, parties={AGENT: {"answer": "answered", "seconds": 30}})
+    (recording,) = result["recordings"]
+    assert (recording["source"], recording["channels"], recording["duration"]) == (
+        "DialVerb",
+        2,
+        "30",
+    )
+    assert recording["call_sid"] == result["call_sid"] != result["dialled"][0]["call_sid"]
+    # The callback (default event: completed only), signed, with the fields Twilio sends.
+    (callback,) = [r for r in app.seen if r["path"] == "/rec"]
+    assert callback["signed"]
+    assert callback["method"] == "POST"
+    params = callback["params"]
+    assert params == {
+        "AccountSid": emu.account_sid,
+        "CallSid": result["call_sid"],
+        "RecordingSid": recording["sid"],
+        "RecordingUrl": recording["url"],
+        "RecordingStatus": "completed",
+        "RecordingDuration": "30",
+        "RecordingChannels": "2",
+        "RecordingSource": "DialVerb",
+        "RecordingStartTime": params["RecordingStartTime"],
+    }
+    assert recording["sid"].startswith("RE")
+    assert params["RecordingStartTime"].endswith("GMT")
+    # The recording is the account's, listed over REST like the others.
+    account = emu.client().api.v2010.accounts(emu.account_sid)
+    (listed,) = account.recordings.list(call_sid=result["call_sid"])
+    assert (listed.sid, listed.source, listed.channels, listed.duration) == (
+        recording["sid"],
+        "DialVerb",
+        2,
+        "30",
+    )
+    assert account.recordings(listed.sid).fetch().media_url == recording["url"]
+    # The trace shows it, after the dial's result.
+    kinds = [event["kind"] for event in result["trace"]]
+    assert kinds.index("recording") == kinds.index("dial-result") + 1
+    (line,) = [line for line in iter_trace_lines(result) if " recording " in line]
+    assert "source=DialVerb mode=record-from-answer-dual start=answer channels=2" in line
+    assert f"seconds=30 recording_sid={recording['sid']}" in line
+
+
+def test_dial_record_mono_from_ringing_with_the_events_and_method_asked_for(
+    emu: RunningEmulator, app: ScriptedApp
+) -> None:
+    app.pages["/voice"] = (
+        '<Dial record="record-from-ringing" recordingStatusCallback="/rec?box=1" '
+        'recordingStatusCallbackMethod="GET" recordingStatusCallbackEvent="in-progress completed">'
+        f"<Number>{AGENT}</Number></Dial>"
+    )
+    result = place(emu, parties={AGENT: {"answer": "answered", "seconds": 12}})
+    (recording,) = result["recordings"]
+    assert (recording["source"], recording["channels"], recording["duration"]) == (
+        "DialVerb",
+        1,
+        "12",
+    )
+    callbacks = [r for r in app.seen if r["path"] == "/rec"]
+    assert [c["method"] for c in callbacks] == ["GET", "GET"]
+    assert all(c["signed"] for c in callbacks)
+    assert all("box=1" in c["url"] and "RecordingChannels=1" in c["url"] for c in callbacks)
+    assert ["RecordingDuration=12" in c["url"] for c in callbacks] == [False, True]
+    assert ["RecordingStatus=in-progress" in c["url"] for c in callbacks] == [True, False]
+
+
+@pytest.mark.parametrize("answer", ["busy", "no-answer", "failed"])
+def test_dial_record_without_an_answer_records_nothing(
+    emu: RunningEmulator, app: ScriptedApp, answer: str
+) -> None:
+    app.pages["/voice"] = (
+        '<Dial action="/dialled" record="record-from-answer-dual" recordingStatusCallback="/rec">'
+        f"<Number>{AGENT}</Number></Dial>"
+    )
+    app.pages["/dialled"] = "<Hangup/>"
+    result = place(emu, parties={AGENT: answer})
+    assert result["recordings"] == []
+    assert not [r for r in app.seen if r["path"] == "/rec"]
+    assert "recording" not in [event["kind"] for event in result["trace"]]
+    account = emu.client().api.v2010.accounts(emu.account_sid)
+    assert account.recordings.list(call_sid=result["call_sid"]) == []
+
+
+def test_dial_without_record_or_with_an_unknown_value_records_nothing(
+    emu: RunningEmulator, app: ScriptedApp
+) -> None:
+    for attrs in ("", ' record="do-not-record"', ' record="always"'):
+        app.pages["/voice"] = f"<Dial{attrs}><Number>{AGENT}</Number></Dial>"
+        result = place(emu)
+        assert result["recordings"] == []
+    (unsupported,) = [event for event in result["trace"] if event["kind"] == "unsupported"]
+    assert (unsupported["verb"], unsupported["record"]) == ("Dial", "always")
 
 
 def test_get_webhooks_are_signed_over_the_url_with_the_parameters(
