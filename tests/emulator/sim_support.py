@@ -58,12 +58,17 @@ class ServedApp:
 
 @contextmanager
 def serve_app(
-    tmp_path: Path, auth_token: str, *, caller_id: str | None = CALLER_ID, **call_flows: Any
+    tmp_path: Path,
+    auth_token: str,
+    *,
+    caller_id: str | None = CALLER_ID,
+    served_flows: Any = None,
+    **call_flows: Any,
 ) -> Iterator[ServedApp]:
     """The webhook app (factory, SQLite store) served by werkzeug on 127.0.0.1:<free port>.
 
-    ``call_flows``: a call_flows section to serve (keys of ``CallFlows``); none: the built-in
-    flow.
+    ``call_flows``: a call_flows section to serve (keys of ``CallFlows``); ``served_flows``: an
+    ``artifact.Served`` (a stack's, see :func:`local_flows`); neither: the built-in flow.
     """
     from webhook_app.app import create_app
     from webhook_app.callflow import artifact
@@ -85,7 +90,9 @@ def serve_app(
         public_base_url=base_url,
         caller_id=caller_id,
         served=(
-            artifact.serve(CallFlows.model_validate(call_flows))
+            served_flows
+            if served_flows is not None
+            else artifact.serve(CallFlows.model_validate(call_flows))
             if call_flows
             else artifact.built_in()
         ),
@@ -100,6 +107,23 @@ def serve_app(
         server.server_close()
         thread.join(timeout=10)
         store.close()
+
+
+def local_flows(**flow_changes: Any) -> Any:
+    """What the app serves for Pulumi.local.yaml's call_flows (as `app-config --stack local`);
+    ``flow_changes``: flow name -> fields replaced in that flow (a mutation)."""
+    from webhook_app.callflow import artifact
+
+    env = load_stack_file(ROOT, "local")
+    flows = env.call_flows
+    assert flows is not None
+    if flow_changes:
+        changed = {
+            name: flow.model_copy(update=flow_changes.get(name, {}))
+            for name, flow in flows.flows.items()
+        }
+        flows = flows.model_copy(update={"flows": changed})
+    return artifact.serve(flows, env.dial_countries(), source="local")
 
 
 def provision_local(emu: RunningEmulator, public_base_url: str, **changes: Any) -> Any:

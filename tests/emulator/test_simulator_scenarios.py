@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sim_support import ROOT, SCENARIOS, project_copy, provision_local, serve_app
+from sim_support import ROOT, SCENARIOS, local_flows, project_copy, provision_local, serve_app
 
 from devtools.emulator_testing import RunningEmulator, running_emulator
 from infra.cli import main
@@ -58,7 +58,10 @@ class Estate:
 @pytest.fixture(scope="module")
 def estate(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Estate]:
     tmp = tmp_path_factory.mktemp("simulator")
-    with running_emulator() as emu, serve_app(tmp, emu.auth_token) as app:
+    with (
+        running_emulator() as emu,
+        serve_app(tmp, emu.auth_token, served_flows=local_flows()) as app,
+    ):
         provision_local(emu, app.base_url)
         yield Estate(emu, app, project_copy(tmp / "project", app.base_url))
 
@@ -74,6 +77,7 @@ def test_the_example_scenarios_exist() -> None:
         "app-500-fallback",
         "warm-transfer",
         "outbound-machine",
+        "support-recorded-with-consent",
     } <= names
 
 
@@ -95,6 +99,59 @@ def test_the_voicemail_becomes_a_recording_job_in_the_app(estate: Estate) -> Non
     assert job.url == recording["media_url"]
     assert job.url.startswith(estate.emu.base_url)  # served by the emulator
     assert job.duration == "12"
+
+
+SUPPORT = SCENARIOS / "support-recorded-with-consent.yaml"
+
+
+def test_the_support_lines_dial_recording_becomes_a_recording_job_in_the_app(
+    estate: Estate,
+) -> None:
+    """Consent, the menu, the agent: the <Dial record> recording's signed callback is accepted
+    by the app (204) and queued as a job naming the parent call."""
+    before = {job.recording_sid for job in _jobs(estate)}
+    code, out, _ = estate.run(SUPPORT)
+    assert code == 0, out
+    (job,) = [job for job in _jobs(estate) if job.recording_sid not in before]
+    recordings = estate.emu.admin.request("GET", "/calls")["recordings"]
+    (recording,) = [r for r in recordings if r["sid"] == job.recording_sid]
+    assert (recording["source"], recording["channels"], recording["duration"]) == (
+        "DialVerb",
+        2,
+        "30",
+    )
+    assert job.call_sid == recording["call_sid"]
+    assert f"call {job.call_sid} +12125550199 -> +14155550121" in out
+    assert job.url == recording["media_url"]
+    assert job.duration == "30"
+    (line,) = [line for line in out.splitlines() if " recording " in line]
+    assert "source=DialVerb mode=record-from-answer-dual start=answer channels=2" in line
+
+
+def test_a_support_line_served_without_recording_is_caught(estate: Estate, tmp_path: Path) -> None:
+    """The stack's validate refuses a recording flow without consent, so break the app side:
+    it serves flow support with recording off, and the scenario misses its recording."""
+    from webhook_app.callflow.model import Recording
+
+    unrecorded = local_flows(support={"recording": Recording(mode="off")})
+    with serve_app(tmp_path, estate.emu.auth_token, served_flows=unrecorded) as broken:
+        (application,) = estate.emu.admin.resources("application")
+        keys = ("voice_url", "voice_fallback_url", "status_callback")
+        good = {k: application[k] for k in keys}
+        base = broken.base_url
+        estate.emu.admin.edit(
+            "application",
+            application["sid"],
+            **{k: v.replace(estate.app.base_url, base) for k, v in good.items()},
+        )
+        try:
+            code, out, _ = estate.run(SUPPORT)
+        finally:
+            estate.emu.admin.edit("application", application["sid"], **good)
+    assert code == 1
+    assert "FAIL Support line, consent then a recorded agent call" in out
+    assert "recordings: expected 1, got 0" in out
+    assert " recording " not in out
 
 
 def _jobs(estate: Estate) -> list[RecordingJob]:
