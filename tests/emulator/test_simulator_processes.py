@@ -28,8 +28,13 @@ def _free_port() -> int:
 
 @pytest.fixture
 def app_process(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
+    from infra.commands.app_config import artifact_text
+    from infra.spec import load_stack_file
+
     port = _free_port()
     base = f"http://127.0.0.1:{port}"
+    flows = tmp_path / "flows.json"  # the local stack's call flows, as `app-config` writes them
+    flows.write_text(artifact_text(load_stack_file(ROOT, "local"), "local"))
     env = {
         **os.environ,
         "TWILIO_AUTH_TOKEN": "emulator-auth-token",
@@ -38,6 +43,7 @@ def app_process(tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
         "HOST": "127.0.0.1",
         "TWILIO_CALLER_ID": CALLER_ID,
         "VOICE_STORE_URL": f"sqlite:///{tmp_path / 'app.sqlite3'}",
+        "VOICE_SETTINGS_FILE": str(flows),
         "LOG_LEVEL": "WARNING",
     }
     proc = subprocess.Popen(
