@@ -391,19 +391,25 @@ class PageCompiler:
 
     def _hours_page(self, fp: FlowPages, key: str, hours: Hours) -> Page:
         """Pick by the schedule at request time: holiday (when declared), open, else closed."""
-        schedule = self._cf.schedules[hours.schedule]
-        steps = fp.steps
-        open_key, closed_key = f"{key}.open", f"{key}.closed"
-        holiday_key = f"{key}.holiday" if hours.holiday is not None else None
+        state_of = self._cf.schedules[hours.schedule].hours.state
+        steps, now, outcome = fp.steps, self._now, self._outcome
+        # A holiday without its own action is closed.
+        keys = {
+            "open": f"{key}.open",
+            "closed": f"{key}.closed",
+            "holiday": f"{key}.holiday" if hours.holiday is not None else f"{key}.closed",
+        }
+        counters: dict[tuple[str, str], Counter] = {}  # (route, state): labelled once
 
         def choose(req: CallRequest) -> Twiml:
-            now = self._now()
-            if holiday_key is not None and schedule.is_holiday(now):
-                chosen = holiday_key
-            else:
-                chosen = open_key if schedule.is_open(now) else closed_key
-            self._outcome.labels(req.flow, f"hours_{chosen.rsplit('.', 1)[1]}").inc()
-            return answer(steps[chosen], req)
+            state = state_of(now())
+            if hours.holiday is None and state == "holiday":
+                state = "closed"
+            counter = counters.get((req.flow, state))
+            if counter is None:
+                counter = counters[(req.flow, state)] = outcome.labels(req.flow, f"hours_{state}")
+            counter.inc()
+            return answer(steps[keys[state]], req)
 
         return choose
 

@@ -14,8 +14,10 @@ lead to further actions, the rest end the app's part of the call.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import zoneinfo
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 import phonenumbers
@@ -331,20 +333,44 @@ class Schedule(_Model):
                     )
         return value
 
+    @functools.cached_property
+    def hours(self) -> OpenHours:
+        """The schedule compiled for asking per call (the app asks on every entry)."""
+        spans = tuple(
+            tuple(
+                (_minutes(span[:5]), _minutes(span[6:]))
+                for span in self.weekly.get(day, ())  # type: ignore[call-overload]
+            )
+            for day in DAYS
+        )
+        return OpenHours(zoneinfo.ZoneInfo(self.time_zone), spans, frozenset(self.holidays))
+
     def is_open(self, when: dt.datetime) -> bool:
         """Whether ``when`` (timezone-aware) falls in an open span on a day that is no holiday."""
-        local = when.astimezone(zoneinfo.ZoneInfo(self.time_zone))
-        if local.date() in self.holidays:
-            return False
-        minute = local.hour * 60 + local.minute
-        for span in self.weekly.get(DAYS[local.weekday()], ()):  # type: ignore[call-overload]
-            start, end = span.split("-")
-            if _minutes(start) <= minute < _minutes(end):
-                return True
-        return False
+        return self.hours.state(when) == "open"
 
     def is_holiday(self, when: dt.datetime) -> bool:
-        return when.astimezone(zoneinfo.ZoneInfo(self.time_zone)).date() in self.holidays
+        return self.hours.state(when) == "holiday"
+
+
+@dataclass(frozen=True)
+class OpenHours:
+    """A schedule as the app asks it: the zone, each weekday's spans in minutes, the holidays."""
+
+    zone: zoneinfo.ZoneInfo
+    spans: tuple[tuple[tuple[int, int], ...], ...]  # Monday first: (start, end) minutes
+    holidays: frozenset[dt.date]
+
+    def state(self, when: dt.datetime) -> Literal["open", "closed", "holiday"]:
+        """What ``when`` (timezone-aware) is, in the schedule's own time zone."""
+        local = when.astimezone(self.zone)
+        if self.holidays and local.date() in self.holidays:
+            return "holiday"
+        minute = local.hour * 60 + local.minute
+        for start, end in self.spans[local.weekday()]:
+            if start <= minute < end:
+                return "open"
+        return "closed"
 
 
 def _minutes(hhmm: str) -> int:
