@@ -326,6 +326,36 @@ def servers(bench_dir: Path, work: Path, express_dir: Path, which: Sequence[str]
     return [s for s in all_servers if not which or s.name in which]
 
 
+def baseline_servers(chosen: Sequence[Server], rev: str, tree: Path) -> list[Server]:
+    """The built-in app rows again, running the app as it was at ``rev`` (extracted in
+    ``tree``): "today's" numbers measured in the same run, against the same peers."""
+    rows = []
+    for server in chosen:
+        if server.name in ("app-granian", "app-granian-menu"):
+            env = {**server.env, "PYTHONPATH": str(tree)}  # before the editable install
+            rows.append(
+                Server(
+                    f"{server.name}@{rev}",
+                    server.argv,
+                    tree,
+                    env,
+                    path=server.path,
+                    fields=server.fields,
+                    verbs=server.verbs,
+                )
+            )
+    return rows
+
+
+def extract(rev: str, tree: Path) -> None:
+    """The repository's files at ``rev`` in ``tree`` (git archive: no worktree to clean up)."""
+    tree.mkdir(parents=True)
+    archive = subprocess.run(
+        ["git", "archive", "--format=tar", rev], cwd=ROOT, check=True, capture_output=True
+    ).stdout
+    subprocess.run(["tar", "-x", "-C", str(tree)], input=archive, check=True)
+
+
 def start(server: Server, log_dir: Path) -> subprocess.Popen[bytes]:
     server.port = server.port or free_port()
     argv = [a.replace("{port}", str(server.port)) for a in server.argv]
@@ -375,10 +405,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--connections", type=int, default=16)
     parser.add_argument("--only", nargs="*", default=[], help="server names to run")
+    parser.add_argument(
+        "--baseline",
+        metavar="REV",
+        help="also run the app as it was at this git revision (app-granian@REV, "
+        "app-granian-menu@REV) and compare each app row with it",
+    )
     args = parser.parse_args(argv)
 
     work = Path(tempfile.mkdtemp(prefix="voice-bench-"))
     chosen = servers(args.bench_dir.resolve(), work, args.express_dir.resolve(), args.only)
+    if args.baseline:
+        extract(args.baseline, work / "baseline")
+        chosen = [*chosen, *baseline_servers(chosen, args.baseline, work / "baseline")]
     for server in chosen:
         server.port = free_port()
     bench_dir = args.bench_dir.resolve()
@@ -456,9 +495,16 @@ def _within(ratio: float) -> str:
 
 
 def comparison_lines(rows: dict[str, tuple[float, float, float, float]]) -> list[str]:
-    """Issue 13: each declared-flow row against its built-in row, within 10% or not."""
+    """Issue 13: each declared-flow row against its built-in row, and (with --baseline) each
+    app row against the same row of the baseline revision, within 10% or not."""
     lines = []
-    for declared, builtin in COMPARISONS:
+    baselines = [name for name in rows if "@" in name]
+    pairs = list(COMPARISONS)
+    for base in baselines:
+        row, _, _ = base.partition("@")
+        pairs += [(row, base)]
+        pairs += [(new, base) for new, old in COMPARISONS if old == row]
+    for declared, builtin in pairs:
         if declared not in rows or builtin not in rows:
             continue
         new, old = rows[declared], rows[builtin]
