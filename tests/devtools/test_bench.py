@@ -67,3 +67,28 @@ def test_targets_report_met_and_missed() -> None:
         "target p99 <= 10 ms: 9.00 ms, met",
     ]
     assert bench.target_lines({"seed_fastapi": rows["seed_fastapi"]}) == []
+
+
+def test_each_app_row_is_compared_with_its_baseline_row() -> None:
+    rows = {
+        "app-granian": (9000.0, 2.0, 4.0, 9000.0),
+        "app-granian-declared": (8000.0, 2.0, 4.0, 8500.0),
+        "app-granian@abc123": (10000.0, 2.0, 3.0, 10000.0),
+    }
+    lines = bench.comparison_lines(rows)
+    assert lines == [
+        "app-granian-declared vs app-granian: req/s 0.89x (NOT within 10%), "
+        "req/CPU-s 0.94x (within 10%), p99 4.00 vs 4.00 ms",
+        "app-granian vs app-granian@abc123: req/s 0.90x (within 10%), "
+        "req/CPU-s 0.90x (within 10%), p99 4.00 vs 3.00 ms",
+        "app-granian-declared vs app-granian@abc123: req/s 0.80x (NOT within 10%), "
+        "req/CPU-s 0.85x (NOT within 10%), p99 4.00 vs 3.00 ms",
+    ]
+
+
+def test_baseline_rows_run_the_old_tree_first_on_the_path(tmp_path: Path) -> None:
+    chosen = bench.servers(tmp_path, tmp_path, tmp_path, ["app-granian", "app-granian-menu"])
+    rows = bench.baseline_servers(chosen, "abc123", tmp_path / "baseline")
+    assert [r.name for r in rows] == ["app-granian@abc123", "app-granian-menu@abc123"]
+    assert all(r.env["PYTHONPATH"] == str(tmp_path / "baseline") for r in rows)
+    assert [r.path for r in rows] == [bench.INBOUND, bench.MENU]
