@@ -834,9 +834,7 @@ class Simulator:
             call,
             seconds,
             "RecordVerb",
-            verb.attr("recordingStatusCallback"),
-            verb.attr("recordingStatusCallbackMethod", "POST"),
-            verb.attr("recordingStatusCallbackEvent", "completed"),
+            verb,
             document,
         )
         call.note(
@@ -856,13 +854,16 @@ class Simulator:
         call: CallState,
         seconds: int,
         source: str,
-        callback: str,
-        callback_method: str,
-        events: str,
+        element: Verb,
         document: str,
         conference_sid: str = "",
         channels: int = 1,
     ) -> dict[str, Any]:
+        """A recording of ``call`` made by ``element`` (``<Record>``, ``<Dial record>``,
+        ``<Conference record>``), with the recording status callback the element names."""
+        callback = element.attr("recordingStatusCallback")
+        callback_method = element.attr("recordingStatusCallbackMethod", "POST")
+        events = element.attr("recordingStatusCallbackEvent", "completed")
         sid = new_sid("RE")
         url = f"{call.base_url}/api/{API_VERSION}/Accounts/{self.account_sid}/Recordings/{sid}"
         recording = {
@@ -991,9 +992,7 @@ class Simulator:
             call,
             seconds,
             "DialVerb",
-            verb.attr("recordingStatusCallback"),
-            verb.attr("recordingStatusCallbackMethod", "POST"),
-            verb.attr("recordingStatusCallbackEvent", "completed"),
+            verb,
             document,
             channels=channels,
         )
@@ -1147,9 +1146,7 @@ class Simulator:
                 call,
                 seconds,
                 "Conference",
-                noun.attr("recordingStatusCallback"),
-                noun.attr("recordingStatusCallbackMethod", "POST"),
-                noun.attr("recordingStatusCallbackEvent", "completed"),
+                noun,
                 document,
                 conference_sid=str(conference["sid"]),
             )
