@@ -3,7 +3,8 @@
 `webhook_app.callflow.checks` checks the section on its own (targets exist, voices, dialable
 numbers, a way to end, reachability); its paths are relative to the section and get the
 `call_flows.` prefix here. What needs the estate is checked here: caller IDs are numbers the
-stack declares, a SIP user on a Twilio SIP domain is a credential of a list that domain uses,
+stack declares, a SIP user on a Twilio SIP domain can register there (a credential of a list
+the domain registers phones with),
 BYOC routes name declared numbers, and every number, application, SIP domain and BYOC trunk
 that names a `call_flow` names a declared one (or, still naming an app route with `flow:`,
 is told how to migrate).
@@ -21,8 +22,9 @@ from webhook_app.callflow import graph
 from webhook_app.callflow.checks import check_call_flows
 from webhook_app.callflow.model import CallFlows
 
-# <label>.sip.twilio.com, also written with a region (<label>.sip.us1.twilio.com).
-_TWILIO_SIP_HOST = re.compile(r"^(?P<label>[a-z0-9-]+)\.sip(?:\.[a-z]{2}[0-9])?\.twilio\.com$")
+# <label>.sip.twilio.com, also written with a region or an edge (<label>.sip.us1.twilio.com,
+# <label>.sip.ashburn.twilio.com, <label>.sip.us1-ix.twilio.com).
+_TWILIO_SIP_HOST = re.compile(r"^(?P<label>[a-z0-9-]+)\.sip(?:\.[a-z0-9-]+)?\.twilio\.com$")
 
 
 def check_call_flow_rules(env: Environment) -> list[SpecIssue]:
@@ -137,18 +139,28 @@ def _sip_users(env: Environment, flows: CallFlows) -> list[SpecIssue]:
                 )
             )
             continue
-        used = list(
-            dict.fromkeys(
-                [*domain.auth.calls.credential_lists, *domain.auth.registrations.credential_lists]
+        # <Dial><Sip> reaches a user of a Twilio SIP domain only where the user's phone has
+        # registered (else error 32009): registration on, the user in a registrations list.
+        if not domain.sip_registration:
+            issues.append(
+                SpecIssue(
+                    path,
+                    f"SIP domain {domain.name} ({domain_name}) has sip_registration off, so no "
+                    f"phone registers there and a call to '{user.username}' fails (Twilio error "
+                    f"32009): set sip_registration: true with "
+                    "auth.registrations.credential_lists on the domain",
+                )
             )
-        )
+            continue
+        used = domain.auth.registrations.credential_lists
         if not any(user.username in lists.get(clist, ()) for clist in used):
-            where = f"it uses {_names(used)}" if used else "it names no credential list in its auth"
+            where = f"it uses {_names(used)}" if used else "it names none"
             issues.append(
                 SpecIssue(
                     path,
                     f"SIP user '{user.username}' is not a credential of any credential list SIP "
-                    f"domain {domain.name} ({domain_name}) uses ({where}): add "
+                    f"domain {domain.name} ({domain_name}) registers phones with "
+                    f"(auth.registrations.credential_lists: {where}): add "
                     f"{{username: {user.username}}} to one of them, or fix the username",
                 )
             )

@@ -115,6 +115,10 @@ def base() -> dict[str, Any]:
         domain["call_flow"] = "main"
     del raw["byoc_trunks"][0]["flow"]
     raw["byoc_trunks"][0]["call_flow"] = "main"
+    # carol's phone registers on the softphone domain (what <Dial><Sip> to her needs)
+    soft = raw["sip_domains"][1]
+    soft["sip_registration"] = True
+    soft["auth"]["registrations"] = {"credential_lists": ["soft-users"]}
     raw["call_flows"] = call_flows()
     return raw
 
@@ -283,7 +287,27 @@ CASES = [
         {"call_flows.sip_users.carol.uri": "sip:dave@acme-soft.sip.twilio.com"},
         "call_flows.sip_users.carol.uri",
         "SIP user 'dave' is not a credential of any credential list SIP domain soft "
-        "(acme-soft.sip.twilio.com) uses (it uses soft-users)",
+        "(acme-soft.sip.twilio.com) registers phones with (auth.registrations.credential_lists: "
+        "it uses soft-users)",
+    ),
+    Case(
+        "sip-user-on-an-edge-host-not-a-credential",
+        {"call_flows.sip_users.carol.uri": "sip:dave@acme-soft.sip.ashburn.twilio.com"},
+        "call_flows.sip_users.carol.uri",
+        "SIP user 'dave' is not a credential of any credential list SIP domain soft",
+    ),
+    Case(
+        "sip-user-on-a-domain-without-registration",
+        {"sip_domains.1.sip_registration": False},
+        "call_flows.sip_users.carol.uri",
+        "has sip_registration off, so no phone registers there and a call to 'carol' fails "
+        "(Twilio error 32009)",
+    ),
+    Case(
+        "sip-user-only-in-the-calls-list",
+        {"sip_domains.1.auth.registrations.credential_lists": []},
+        "call_flows.sip_users.carol.uri",
+        "(auth.registrations.credential_lists: it names none)",
     ),
     Case(
         "sip-user-undeclared-twilio-domain",

@@ -31,7 +31,8 @@ sip_domains:
     domain_name: acme-soft.sip.twilio.com
     call_flow: main
     byoc_trunk: carrier
-    auth: {calls: {credential_lists: [users]}}
+    sip_registration: true
+    auth: {calls: {credential_lists: [users]}, registrations: {credential_lists: [users]}}
 credential_lists:
   - name: users
     credentials: [{username: alice}]
