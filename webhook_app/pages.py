@@ -41,6 +41,7 @@ _DIAL_RECORD = {
 # Keys the app adds to the graph's step keys (graph.py's keys never look like these): the
 # continuations of dials that are no declared step.
 OPERATOR_KEY, RECOVERY_KEY, PSTN_KEY, SIP_KEY = "operator", "recovery", "pstn", "sip."
+OPERATOR_FINAL_KEY = "operator.final"  # the operator rung from inside the flow's no_answer
 
 
 def _utc_now() -> dt.datetime:
@@ -214,50 +215,55 @@ class PageCompiler:
         fp.first_box = next(iter(fp.boxes.values()))
 
     def _compile_operator(self, fp: FlowPages) -> None:
-        """The operator's page: where an exhausted menu goes by default (else goodbye)."""
+        """The operator's pages: where an exhausted menu goes by default (else goodbye).
+
+        Nobody answers: the flow's ``no_answer`` (unless that is the operator again), else
+        goodbye. The operator rung from inside the flow's ``no_answer`` (``operator_final``)
+        always ends with goodbye, so the two never ring each other round and round.
+        """
         op = self._cf.operator
         if op is None:
-            fp.pages["operator"] = fp.pages["goodbye"]
+            fp.pages["operator"] = fp.pages["operator_final"] = fp.pages["goodbye"]
             return
-        timeout = op.timeout or self._cf.dial_timeout
-        caller_id = self._caller_id(fp)
-        common = {
-            "voice": fp.flow,
-            "caller_id": caller_id,
-            "timeout": timeout,
-            "record": fp.record,
-            "recording_callback": self._recording_callback,
-        }
-        # Nobody answers: the flow's no_answer (unless that is the operator again), else the
-        # goodbye; steps compile after this page, so the continuation looks it up then.
         chained = fp.flow.no_answer is not None and not fp.flow.no_answer.operator
 
-        def unanswered(req: CallRequest) -> Twiml:
-            return answer(fp.steps["no_answer"], req) if chained else fp.pages["goodbye"]
+        def then_no_answer(req: CallRequest) -> Twiml:
+            # steps compile after this page: looked up when a call gets here
+            return answer(fp.steps["no_answer"], req)
 
+        self._operator_pages(fp, "operator", OPERATOR_KEY, then_no_answer if chained else None)
+        self._operator_pages(fp, "operator_final", OPERATOR_FINAL_KEY, None)
+
+    def _operator_pages(self, fp: FlowPages, page: str, key: str, then: Page | None) -> None:
+        """Ring ``call_flows.operator`` (as ``fp.pages[page]``); unanswered: ``then`` or goodbye."""
+        op = self._cf.operator
+        assert op is not None
+        common = {
+            "voice": fp.flow,
+            "caller_id": self._caller_id(fp),
+            "timeout": op.timeout or self._cf.dial_timeout,
+            "record": fp.record,
+            "recording_callback": self._recording_callback,
+            "message": fp.flow.transferring,
+        }
+        unanswered = then or fp.pages["goodbye"]
         if op.ring == "simultaneous":
-            action = self._status_url(fp, OPERATOR_KEY, None) if chained else ""
-            fp.pages["operator"] = self._render(
-                "operator",
-                message=fp.flow.transferring,
-                numbers=op.numbers,
-                action=action,
-                **common,
-            )
-            fp.continuations[OPERATOR_KEY] = lambda req, attempt: unanswered(req)
+            # Without a continuation the page says goodbye itself after the <Dial>.
+            action = "" if then is None else self._status_url(fp, key, None)
+            fp.pages[page] = self._render("operator", numbers=op.numbers, action=action, **common)
+            fp.continuations[key] = lambda req, attempt: answer(unanswered, req)
             return
         attempts = [
             self._render(
                 "operator" if i == 0 else "dial",
-                message=fp.flow.transferring,
                 numbers=(number,),
-                action=self._status_url(fp, OPERATOR_KEY, i),
+                action=self._status_url(fp, key, i),
                 **common,
             )
             for i, number in enumerate(op.numbers)
         ]
-        fp.pages["operator"] = attempts[0]
-        fp.continuations[OPERATOR_KEY] = self._next_attempt(attempts, unanswered)
+        fp.pages[page] = attempts[0]
+        fp.continuations[key] = self._next_attempt(attempts, unanswered)
 
     def _compile_menu(self, fp: FlowPages, name: str, menu: Menu) -> MenuPages:
         first = fp.first_menu is None and not fp.menus  # the flow's first menu: no ?menu=
@@ -377,7 +383,8 @@ class PageCompiler:
         if action.hangup is not None:
             return self._render("hangup", message=action.hangup, voice=fp.flow)
         if action.operator:
-            return fp.pages["operator"]
+            inside = key == "no_answer" or key.startswith("no_answer.")
+            return fp.pages["operator_final" if inside else "operator"]
         assert action.hours is not None
         return self._hours_page(fp, key, action.hours)
 

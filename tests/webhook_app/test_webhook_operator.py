@@ -74,3 +74,17 @@ def test_the_graph_follows_the_operator_the_same_way() -> None:
     again = graph.build(CallFlows.model_validate(flows("simultaneous", {"operator": True})))
     [edge] = again.nodes["end:main:menu.main.exhausted"].edges
     assert again.nodes[edge].end == "hangup"
+
+
+def test_the_operator_inside_the_flows_no_answer_ends_instead_of_ringing_round(
+    store: SqliteStore,
+) -> None:
+    # review: operator -> no_answer (a dial of X) -> its no_answer (the operator) -> X -> ...
+    no_answer = {"dial": {"numbers": ["+14155550104"], "no_answer": {"operator": True}}}
+    twilio = twilio_for(store, flows("simultaneous", no_answer))
+    pages = [exhausted(twilio)]
+    while "<Dial action=" in pages[-1] and len(pages) < 6:
+        pages.append(dial_status(twilio, pages[-1]))
+    dialled = [page.count("<Number>+14155550104</Number>") for page in pages]
+    assert dialled == [0, 1, 0], pages  # the operator, X, the operator once more
+    assert pages[-1].endswith("Goodbye.</Say><Hangup /></Response>"), pages[-1]
