@@ -166,6 +166,18 @@ def _spinning_menu(raw: dict[str, Any]) -> None:
     menus["sales"]["options"][1]["action"] = {"menu": "spin"}
 
 
+def _hours_ping_pong(raw: dict[str, Any]) -> None:
+    """Two flows redirect to each other while the office is open: endless <Redirect>s."""
+    raw["call_flows"]["schedules"] = {
+        "office": {"time_zone": "Europe/London", "weekly": {"mon": ["09:00-17:00"]}}
+    }
+    flows = raw["call_flows"]["flows"]
+    open_to_b = {"schedule": "office", "open": {"flow": "pong"}, "closed": {"voicemail": "general"}}
+    flows["ping"] = {"start": {"hours": open_to_b}}
+    flows["pong"] = {"start": {"flow": "ping"}}
+    put(raw, f"{MENU}.options.3.action", {"flow": "ping"})
+
+
 def _uk_permissions(raw: dict[str, Any]) -> None:
     raw["dialing_permissions"] = {"countries": [{"iso_code": "US"}]}
     put(raw, f"{MENU}.options.2.action.dial.numbers", ["+442071838750"])
@@ -397,6 +409,24 @@ CASES = [
     ),
     Case("flow-loop", _loop_flows, "call_flows.flows.loop-a.start", "never ends"),
     Case("menu-loop", _spinning_menu, f"{MAIN}.menus.spin", "menu spin never ends"),
+    Case(
+        "silent-loop-back-to-the-menu",
+        {f"{MAIN}.no_answer": {"menu": "main"}, f"{MENU}.exhausted": {"operator": True}},
+        MENU,
+        "a caller who says and presses nothing goes round forever: menu main -> ",
+    ),
+    Case(
+        "silent-loop-exhausted-to-itself",
+        {f"{MENU}.exhausted": {"menu": "main"}},
+        MENU,
+        "goes round forever: menu main -> menu main",
+    ),
+    Case(
+        "silent-loop-between-flows-while-open",
+        _hours_ping_pong,
+        "call_flows.flows.ping.start",
+        "goes round forever: flow ping -> hours office -> flow pong -> flow ping",
+    ),
     Case(
         "unknown-key-in-menu",
         {f"{MENU}.colour": "red"},

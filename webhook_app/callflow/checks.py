@@ -151,6 +151,23 @@ def _graph_findings(flows: CallFlows, entry_flows: Iterable[str] | None) -> list
                     "ends the call (a dial, voicemail, hangup...)",
                 )
             )
+    for loop in g.silent_loops():
+        if not all(node in ending for node in loop):
+            continue  # already reported: it never ends at all
+        nodes = [g.nodes[n] for n in loop]
+        first = next((n for n in nodes if n.kind != "flow"), nodes[0])
+        # A step that only leads on ({menu: x}) has its target's label: say each place once.
+        labels = [n.label for n in [*nodes, nodes[0]]]
+        places = [x for i, x in enumerate(labels) if i == 0 or x != labels[i - 1]]
+        around = " -> ".join(places if len(places) > 1 else places * 2)
+        findings.append(
+            Finding(
+                first.path,
+                f"a caller who says and presses nothing goes round forever: {around}; end "
+                "the loop: make one of its steps a voicemail or a hang-up, or point the "
+                "no_answer / exhausted that closes it somewhere that ends",
+            )
+        )
     entered = list(flows.flows) if entry_flows is None else [*entry_flows, flows.entry_flow]
     reached = g.reachable([graph.flow_id(f) for f in entered])
     for name, flow in flows.flows.items():

@@ -12,7 +12,7 @@ Twilio (``<Dial action>``), so a key names the same step after a redeploy that o
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -50,6 +50,7 @@ class Node:
     records: bool = False  # a step that starts a recording (the flow records calls to people)
     consent: bool = False  # a flow entry that plays the recording consent
     edges: list[str] = field(default_factory=list)
+    chosen: frozenset[str] = frozenset()  # edges only a caller's choice takes (menu options)
 
 
 def flow_id(flow: str) -> str:
@@ -166,6 +167,53 @@ class FlowGraph:
                     changed = True
         return done
 
+    def silent_loops(self) -> list[list[str]]:
+        """Cycles a caller who says and presses nothing goes round forever, each once.
+
+        The edges followed are the ones taken without the caller: a flow's start, a menu's
+        retries running out or its first silence, nobody answering a dial, a redirect to
+        another flow, a schedule's branches (a dial counts as unanswered). Each loop is listed
+        once, from its first flow or menu in declaration order, in the order it goes round.
+        """
+        # Start each loop at a flow or a menu when it has one: what a reader knows by name.
+        order = sorted(self.nodes, key=lambda n: self.nodes[n].kind not in ("flow", "menu"))
+
+        def automatic(node_id: str) -> list[str]:
+            node = self.nodes[node_id]
+            return [e for e in node.edges if e in self.nodes and e not in node.chosen]
+
+        loops: list[list[str]] = []
+        seen: set[str] = set()
+        for start in order:
+            if start in seen:
+                continue
+            # the nodes that lead back to `start` without the caller: its loop, if any
+            reach = self._closure(start, automatic)
+            if start not in reach:
+                continue
+            members = {n for n in reach if start in self._closure(n, automatic)}
+            seen |= members
+            loop, current = [start], start
+            while True:  # walk the loop once, in edge order, within its members
+                following = next(e for e in automatic(current) if e in members)
+                if following == start or following in loop:
+                    break
+                loop.append(following)
+                current = following
+            loops.append(loop)
+        return loops
+
+    def _closure(self, start: str, edges: Callable[[str], list[str]]) -> set[str]:
+        """The nodes reachable from `start` in one or more steps along `edges`."""
+        found: set[str] = set()
+        stack = list(edges(start))
+        while stack:
+            node = stack.pop()
+            if node not in found:
+                found.add(node)
+                stack.extend(edges(node))
+        return found
+
     def paths_to_recording_without_consent(self, roots: list[str]) -> list[list[str]]:
         """Paths from ``roots`` to a recording step that pass no consent (shortest each)."""
         found: list[list[str]] = []
@@ -214,6 +262,7 @@ def build(flows: CallFlows) -> FlowGraph:
             mpath = f"{flow_path(name)}.menus.{menu_name}"
             node = Node(menu_id(name, menu_name), "menu", name, f"menu {menu_name}", mpath)
             node.edges = [step_id(name, f"menu.{menu_name}.{o.digit}") for o in menu.options]
+            node.chosen = frozenset(node.edges)
             exhausted = f"menu.{menu_name}.exhausted"
             if menu.exhausted is not None:
                 node.edges.append(step_id(name, exhausted))
