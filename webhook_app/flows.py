@@ -333,7 +333,7 @@ class Flows:
 
         ``?leg=customer`` (default) uses the request's own CallSid; ``?leg=agent`` and
         ``?leg=supervisor`` name the customer's call with ``&customer=CA…``. The room records
-        when ``?flow=`` records.
+        when ``?flow=`` records, and then every leg hears the flow's consent first.
         """
         fp = self._flow(req)
         leg = req.query.get("leg", "customer")
@@ -341,11 +341,12 @@ class Flows:
             raise BadRequest(f"leg must be one of {', '.join(CONFERENCE_LEGS)}")
         if leg == "customer":
             sid = req.require("CallSid")
-            return self._pages.conference(fp, leg, conference_room(sid), sid)
+            return self._pages.conference_entry(fp, leg, conference_room(sid), sid)
         customer = req.query.get("customer", "")
         if not customer:
             raise BadRequest(f"leg={leg} needs customer=<the customer's CallSid> in the URL")
-        return self._pages.conference(fp, leg, conference_room(customer), req.require("CallSid"))
+        room = conference_room(customer)
+        return self._pages.conference_entry(fp, leg, room, req.require("CallSid"))
 
     # --- voicemail, fallback, disaster recovery --------------------------------------------
 

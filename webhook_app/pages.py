@@ -150,6 +150,12 @@ class PageCompiler:
             conference_callback=self._conference_callback,
         )
 
+    def conference_entry(self, fp: FlowPages, leg: str, room: str, call_sid: str) -> Twiml:
+        """A leg joining through ``/voice/transfer``: an entry of ``fp``'s flow, so its consent
+        comes first when the flow records (every leg: each is recorded with the room)."""
+        joined = self.conference(fp, leg, room, call_sid)
+        return _splice(joined, fp.consent) if fp.consent else joined
+
     def pstn(self, fp: FlowPages, number: str) -> Twiml:
         """Dial a number a SIP user dialled, as an entry of ``fp``'s flow (its consent first)."""
         dialled = self._dial_page(fp, (number,), self._status_url(fp, PSTN_KEY, None))

@@ -214,6 +214,9 @@ RECORDING_ENTRIES = [
     ("/voice/outbound?flow=support", {"AnsweredBy": "human"}),
     ("/voice/fallback?flow=support", {}),
     ("/voice/trunk/disaster-recovery?flow=support", {}),
+    ("/voice/transfer?flow=support", {}),  # the customer's leg of the warm transfer
+    (f"/voice/transfer?flow=support&leg=agent&customer={CALL}", {}),
+    (f"/voice/transfer?flow=support&leg=supervisor&customer={CALL}", {}),
 ]
 
 
@@ -228,7 +231,11 @@ def test_a_recording_flows_consent_is_said_before_any_record_attribute(
     consent = [i for i, e in enumerate(elements) if e.text == "This call is recorded."]
     assert consent == [1]  # the first verb
     assert min(recorded) > consent[0]
-    assert {elements[i].get("record") for i in recorded} == {"record-from-answer-dual"}
+    # dials record both channels; a conference records the room from its start
+    assert {elements[i].get("record") for i in recorded} <= {
+        "record-from-answer-dual",
+        "record-from-start",
+    }
 
 
 @pytest.mark.parametrize(
