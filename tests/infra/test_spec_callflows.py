@@ -178,6 +178,12 @@ def _hours_ping_pong(raw: dict[str, Any]) -> None:
     put(raw, f"{MENU}.options.3.action", {"flow": "ping"})
 
 
+def _room_shared_by_a_recorded_flow(raw: dict[str, Any]) -> None:
+    """main (not recorded) and support (recorded) send callers into the same named room."""
+    put(raw, f"{MENU}.options.1.action", {"conference": {"room": "team"}})
+    put(raw, f"{MAIN.replace('main', 'support')}.start", {"conference": {"room": "team"}})
+
+
 def _uk_permissions(raw: dict[str, Any]) -> None:
     raw["dialing_permissions"] = {"countries": [{"iso_code": "US"}]}
     put(raw, f"{MENU}.options.2.action.dial.numbers", ["+442071838750"])
@@ -409,6 +415,13 @@ CASES = [
     ),
     Case("flow-loop", _loop_flows, "call_flows.flows.loop-a.start", "never ends"),
     Case("menu-loop", _spinning_menu, f"{MAIN}.menus.spin", "menu spin never ends"),
+    Case(
+        "named-room-shared-by-recorded-and-unrecorded-flows",
+        _room_shared_by_a_recorded_flow,
+        "call_flows.flows.support.start.conference.room",
+        "room 'team' is also joined at call_flows.flows.main.menus.main.options[1].action, "
+        "from a flow that does not record",
+    ),
     Case(
         "silent-loop-back-to-the-menu",
         {f"{MAIN}.no_answer": {"menu": "main"}, f"{MENU}.exhausted": {"operator": True}},

@@ -64,6 +64,7 @@ def check_call_flows(
         findings += _dialable(
             "disaster_recovery_number", flows.disaster_recovery_number, dial_countries
         )
+    findings += _shared_rooms(flows)
     if not any(f.warning is False for f in findings):
         findings += _graph_findings(flows, entry_flows)
     return findings
@@ -108,6 +109,29 @@ def _check_action(
     if action.dial is not None:
         for i, number in enumerate(action.dial.numbers):
             found += _dialable(f"{path}.dial.numbers[{i}]", number, dial_countries)
+    return found
+
+
+def _shared_rooms(flows: CallFlows) -> list[Finding]:
+    """A named room joined from flows that record and flows that do not: whether the room
+    records depends on who opens it, so a caller who heard no consent could be recorded."""
+    first: dict[str, tuple[str, bool]] = {}  # room -> (path, records) where it is first used
+    found = []
+    for step in graph.all_steps(flows):
+        conference = step.action.conference
+        if conference is None or conference.room is None:
+            continue
+        records = flows.flows[step.flow].recording.mode != "off"
+        seen = first.setdefault(conference.room, (step.path, records))
+        if seen[1] != records:
+            found.append(
+                Finding(
+                    f"{step.path}.conference.room",
+                    f"room '{conference.room}' is also joined at call_flows.{seen[0]}, from a "
+                    f"flow that {'records' if seen[1] else 'does not record'}; a room records or "
+                    "not for everyone in it, so give each recording mode its own room",
+                )
+            )
     return found
 
 
