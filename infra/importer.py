@@ -165,7 +165,7 @@ class _Builder:
         url, call_flow = _split_call_flow(url)
         flow = self.flows.get(url)
         wanted_kind = "status_callback" if what == "status" else "twiml"
-        if call_flow is not None and flow is not None and what != "status":
+        if call_flow is not None and flow is not None and flow[1] == wanted_kind == "twiml":
             return self.call_flow_hook(item, what, entry, label, flow[0], call_flow)
         if flow is not None and flow[1] == wanted_kind:
             entry[flow_key] = flow[0]

@@ -19,13 +19,15 @@ from pathlib import Path
 from typing import TextIO
 
 from infra.commands.command import EXIT_ERROR, EXIT_OK, Command, add_stack_arguments
+from infra.resources.call_flows import stack_call_flows
 from infra.spec import Environment, SpecError, StackFileError, load_stack_file
-from webhook_app.callflow.artifact import DEFAULT_CALL_FLOWS, ArtifactError, parse, render
+from webhook_app.callflow.artifact import ArtifactError, parse, render
 
 
 def artifact_text(env: Environment, stack: str) -> str:
-    """The artifact of a valid stack (its call flows, else the built-in flow)."""
-    return render(env.call_flows or DEFAULT_CALL_FLOWS, env.dial_countries(), stack=stack)
+    """The artifact of a valid stack (its call flows, else the built-in flow): the same flows
+    and countries the program's `call_flows_hash` output hashes."""
+    return render(stack_call_flows(env), env.dial_countries(), stack=stack)
 
 
 def app_config(

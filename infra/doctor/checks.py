@@ -254,15 +254,28 @@ def check_call_flows(env: Environment, stack: str, get: Get) -> Check:
     except ValueError:
         health = None
     served = health.get("call_flows") if isinstance(health, dict) else None
-    if not isinstance(served, str) or not served:
-        what = "reports no call_flows hash" if isinstance(health, dict) else "is not JSON"
+    if not isinstance(health, dict):
+        # Not the app's /healthz at all: a proxy's error page, a 404 from another server.
         return Check(
             "call_flows",
             title,
             "warn",
             details=(
-                f"GET {url}: HTTP {status}, {what}: an app older than call flows in the stack "
-                "serves its own settings, not necessarily the stack's",
+                f"GET {url}: HTTP {status}, not a JSON object: the app did not answer "
+                "(a proxy or another server did)",
+                f"stack: {expected}",
+            ),
+            fix="route public_base_url/healthz to the webhook app (the webhooks check says "
+            "whether Twilio reaches it)",
+        )
+    if not isinstance(served, str) or not served:
+        return Check(
+            "call_flows",
+            title,
+            "warn",
+            details=(
+                f"GET {url}: HTTP {status}, reports no call_flows hash: an app older than call "
+                "flows in the stack serves its own settings, not necessarily the stack's",
                 f"stack: {expected}",
             ),
             fix=f"deploy the current app with the stack's call flows: {redeploy}",

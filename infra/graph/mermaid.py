@@ -422,7 +422,7 @@ def _draw_flow(
                 shared = _shared(node, steps.get(graph_id))
                 if shared is not None:
                     key = _shared_key(node, steps.get(graph_id))
-                    return diagram.id(shared, f"{node.flow}.{key}")
+                    return diagram.id(shared, f"{node.flow}:{key}")  # names hold no ":"
                 return diagram.id(node.kind, graph_id.split(":", 1)[1])
             graph_id = onward
         return None
@@ -463,7 +463,7 @@ def _draw_flow(
         sip_user = step.action.sip_user if step is not None else None
         user = flows.sip_users.get(sip_user) if sip_user is not None else None
         if user is not None and user.pstn_fallback is not None and source is not None:
-            fallback = diagram.id("pstn_fallback", f"{name}.{sip_user}")
+            fallback = diagram.id("pstn_fallback", f"{name}:{sip_user}")
             if fallback not in declared:
                 declared.add(fallback)
                 group.nodes.append(_Node(fallback, "person", label("dial", user.pstn_fallback)))

@@ -166,9 +166,20 @@ def _fix(declared: Declared, flow_graph: graph.FlowGraph, path: list[str]) -> st
         )
         who = (
             f"the operator (where the retries of {at} run out)"
-            if previous.label == "operator"
+            if previous.kind == "end" and previous.label == "operator"
             else at
         )
+        if declared.flows.flows[node.flow].no_answer is not None:
+            # The flow has a no_answer, and this is it (or inside it): it does not go round.
+            fix = (
+                f"give it its own no_answer: {{voicemail: {box}}} under {at}.dial"
+                if previous.label.startswith("dial ")
+                else f"make {flow}.no_answer {{voicemail: {box}}}"
+            )
+            return (
+                f"nobody answers {who}, inside {flow}.no_answer, and the app says "
+                f"no_answer_message and hangs up; {fix}{declare_box}"
+            )
         return (
             f"nobody answers {who} and the app says no_answer_message and hangs up; add "
             f"{under_dial}no_answer: {{voicemail: {box}}} to {flow}{declare_box}"

@@ -510,7 +510,10 @@ def test_an_app_reporting_no_hash_warns() -> None:
     assert "twilio-voice app-config --stack prod > flows.json" in old.fix
     html = check_call_flows(env, "prod", answering(404, "<html>not found</html>"))
     assert html.status == "warn"
-    assert "HTTP 404, is not JSON" in html.details[0]
+    assert "HTTP 404, not a JSON object: the app did not answer" in html.details[0]
+    assert "route public_base_url/healthz to the webhook app" in html.fix
+    listed = check_call_flows(env, "prod", answering(200, "[1]"))
+    assert "not a JSON object" in listed.details[0]
 
     def down(url: str, timeout: float) -> tuple[int, str, str]:
         raise OSError("connection refused")

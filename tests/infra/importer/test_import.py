@@ -362,3 +362,25 @@ def test_an_entry_without_flow_enters_the_default_flow_once_flows_are_declared(
     assert (extra.flow, extra.call_flow) == (None, "main")
     text = (tmp_path / "Pulumi.imported.yaml").read_text()
     assert "`pulumi up` adds ?flow=main to the URL" in text
+
+
+def test_a_status_route_with_a_flow_is_not_taken_for_a_fallback(
+    flows_account: tuple[RunningEmulator, Any], tmp_path: Path
+) -> None:
+    emu, prod = flows_account
+    acct = emu.client().api.v2010.account
+    [number] = acct.incoming_phone_numbers.list(phone_number="+14155550100")
+    acct.incoming_phone_numbers(number.sid).update(
+        voice_fallback_url=f"{BASE}/voice/status?flow=main"
+    )
+    flows_json = tmp_path / "flows.json"
+    flows_json.write_text(artifact_text(prod, "prod"))
+    code, _, err = run_import(tmp_path, "imported", public_base_url=BASE, call_flows=flows_json)
+    assert code == 0, err
+    env = load_stack_file(tmp_path, "imported")
+    [main] = [n for n in env.numbers if n.e164 == "+14155550100"]
+    assert (main.call_flow, main.fallback_flow) == ("main", None)
+    assert (
+        "is under the base URL but no flow of the app"
+        in (tmp_path / "Pulumi.imported.yaml").read_text()
+    )

@@ -266,3 +266,12 @@ def test_local_is_exempt_from_the_advisory() -> None:
     assert [(p, level) for p, level, _ in diags] == [
         ("voice-calls-end-with-a-person", "advisory")
     ] * 3
+
+
+def test_a_dial_inside_the_flows_no_answer_gets_its_own_no_answer_as_the_fix() -> None:
+    flows = flows_with(main__no_answer={"dial": {"numbers": ["+14155550100"]}})
+    diags = call_flow_diags(analyze(prod(flows)))
+    inside = [m for _, _, m in diags if "inside call_flows.flows.main.no_answer" in m]
+    assert inside, diags
+    assert all("give it its own no_answer: {voicemail: general}" in m for m in inside), inside
+    assert not any("to call_flows.flows.main" in m for m in inside), inside
