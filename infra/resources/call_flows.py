@@ -119,12 +119,16 @@ def _inputs(props: dict[str, Any]) -> dict[str, Any]:
 
 def _checked(values: dict[str, Any]) -> CallFlowsArgs | list[CheckFailure]:
     """The inputs with the section in canonical form (ints, not the host's floats), or why not."""
+    prefix = ""
     try:
         args = CallFlowsArgs.model_validate(values)
+        prefix = "call_flows."  # the section is validated on its own: its paths are below it
         flows = CallFlowsModel.model_validate(args.call_flows)
     except ValidationError as exc:
         return [
-            CheckFailure(".".join(str(p) for p in err["loc"]) or "call_flows", err["msg"])
+            CheckFailure(
+                (prefix + ".".join(map(str, err["loc"]))).rstrip(".") or "call_flows", err["msg"]
+            )
             for err in exc.errors(include_input=False, include_url=False)
         ]
     if artifact.content_hash(flows, args.dial_countries) != args.hash:

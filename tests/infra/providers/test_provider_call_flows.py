@@ -58,4 +58,7 @@ def test_call_flows_lifecycle_through_the_host(tmp_path: Path) -> None:
 
         _, failures = host.check(urn, inputs, {**changed, "hash": outs["hash"]})
         assert [name for name, _ in failures] == ["hash"]
+        broken = {**changed["call_flows"], "dial_timeout": 1}
+        _, failures = host.check(urn, inputs, {**changed, "call_flows": broken})
+        assert [name for name, _ in failures] == ["call_flows.dial_timeout"]
         host.delete(urn, id_, new_outs, changed)
