@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 
 from webhook_app.callflow import graph
-from webhook_app.callflow.model import Action, CallFlows
+from webhook_app.callflow.model import CallFlows
 from webhook_app.callflow.voices import speech_language_problem, voice_problem
 from webhook_app.dialing import refusal
 
@@ -221,8 +221,3 @@ def _graph_findings(flows: CallFlows, entry_flows: Iterable[str] | None) -> list
 
 def _names(names: Collection[str]) -> str:
     return ", ".join(sorted(names)) or "(none declared)"
-
-
-def describe(action: Action) -> str:
-    """A short label of an action (re-exported for messages)."""
-    return graph.describe(action)
