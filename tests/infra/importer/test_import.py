@@ -62,21 +62,27 @@ def prod_spec() -> dict[str, Any]:
     return spec
 
 
-@pytest.fixture
-def account(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+def applied(
+    spec: dict[str, Any], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[RunningEmulator, Any]]:
-    env = load_environment(prod_spec(), "prod", secrets_decrypted=True)
+    """An emulated account with `spec` applied (plus a spare number), credentials in the env."""
+    env = load_environment(spec, "prod", secrets_decrypted=True)
     numbers = [n.e164 for n in env.numbers] + [STUDIO_NUMBER]
     with running_emulator(numbers=numbers, account_sid=PROD_ACCOUNT) as emu:
         for key, value in emu.env().items():
             monkeypatch.setenv(key, value)
         for key in ("TWILIO_EDGE", "TWILIO_REGION", "TWILIO_API_KEY", "TWILIO_API_SECRET"):
             monkeypatch.delenv(key, raising=False)
-        client = emu.client()
-        apply_spec(client, env)
+        apply_spec(emu.client(), env)
         (tmp_path / "Pulumi.yaml").write_text(PROJECT)
         yield emu, env
+
+
+@pytest.fixture
+def account(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[tuple[RunningEmulator, Any]]:
+    yield from applied(prod_spec(), tmp_path, monkeypatch)
 
 
 def out_of_band(emu: RunningEmulator) -> None:
@@ -281,16 +287,7 @@ def flows_account(
     for clist in spec.get("credential_lists", []):
         for cred in clist.get("credentials", []):
             cred["password"] = PASSWORD
-    env = load_environment(spec, "prod", secrets_decrypted=True)
-    numbers = [n.e164 for n in env.numbers] + [STUDIO_NUMBER]
-    with running_emulator(numbers=numbers, account_sid=PROD_ACCOUNT) as emu:
-        for key, value in emu.env().items():
-            monkeypatch.setenv(key, value)
-        for key in ("TWILIO_EDGE", "TWILIO_REGION", "TWILIO_API_KEY", "TWILIO_API_SECRET"):
-            monkeypatch.delenv(key, raising=False)
-        apply_spec(emu.client(), env)
-        (tmp_path / "Pulumi.yaml").write_text(PROJECT)
-        yield emu, env
+    yield from applied(spec, tmp_path, monkeypatch)
 
 
 def test_call_flow_urls_need_the_apps_artifact_to_import(
