@@ -74,7 +74,7 @@ def test_check_canonicalises_and_refuses_what_the_program_would_not_send() -> No
     bad_hash = provider.check({}, {**news, "hash": "sha256:" + "0" * 64})
     assert [f.property for f in bad_hash.failures] == ["hash"]
     broken = {**news, "call_flows": {"flows": {}}}
-    assert [f.property for f in provider.check({}, broken).failures] == ["flows"]
+    assert [f.property for f in provider.check({}, broken).failures] == ["call_flows.flows"]
     assert provider.check({}, {**news, "entries": Unknown()}).failures == []
 
 
