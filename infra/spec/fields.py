@@ -12,6 +12,7 @@ from pydantic import AfterValidator, Field, StrictBool, StrictInt, ValidationInf
 from pydantic_core import PydanticCustomError
 
 from infra.spec.context import SpecContext
+from webhook_app.callflow.model import NAME_PATTERN, check_name
 from webhook_app.e164 import e164_problem
 from webhook_app.routes import ROUTES_BY_FLOW, RouteKind
 
@@ -42,7 +43,6 @@ MIN_PASSWORD_LENGTH = 12
 MAX_USERNAME_LENGTH = 32
 MIN_IPV4_PREFIX = 8
 
-_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 _LABEL_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 _HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
 _SIP_URI_RE = re.compile(
@@ -67,17 +67,6 @@ def twilio_flows() -> list[str]:
 def flows_of_kind(kind: RouteKind) -> list[str]:
     """Flow names whose route answers as ``kind`` (TwiML for calls, or a 204 callback)."""
     return sorted(flow for flow, route in ROUTES_BY_FLOW.items() if route.kind == kind)
-
-
-def _check_name(value: str) -> str:
-    if not _NAME_RE.fullmatch(value):
-        raise _fail(
-            "name",
-            "invalid name '{value}': use 1-64 letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit",
-            value=value,
-        )
-    return value
 
 
 # What each kind of URL slot needs from the route it points at, in the user's words.
@@ -402,7 +391,7 @@ def _schema(**schema: Any) -> WithJsonSchema:
     return WithJsonSchema({"type": "string", **schema})
 
 
-Name = Annotated[str, AfterValidator(_check_name), _schema(pattern=_NAME_RE.pattern)]
+Name = Annotated[str, AfterValidator(check_name), _schema(pattern=NAME_PATTERN)]
 FriendlyName = Annotated[str, Field(min_length=1, max_length=64)]
 Flow = Annotated[str, AfterValidator(_flow_checker("twiml")), _schema(enum=flows_of_kind("twiml"))]
 CallbackFlow = Annotated[

@@ -38,7 +38,8 @@ class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-def _check_name(value: str) -> str:
+def check_name(value: str) -> str:
+    """A name (of a flow, a menu, a resource in the stack): the one rule for both."""
     if not _NAME.fullmatch(value):
         raise PydanticCustomError(
             "name",
@@ -64,7 +65,7 @@ def _check_text(value: str) -> str:
     return value
 
 
-Name = Annotated[str, AfterValidator(_check_name)]
+Name = Annotated[str, AfterValidator(check_name)]
 Number = Annotated[str, AfterValidator(_check_number)]
 Text = Annotated[str, AfterValidator(_check_text)]
 RecordingMode = Literal["off", "record-from-answer", "dual"]
