@@ -24,6 +24,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from infra.drift.collect import Collector, Lister
 from infra.drift.model import Item
+from infra.kinds import KINDS
 from infra.props import RISK_FLAGS, default_number_name
 from infra.urls import CALL_FLOW_ROUTES
 from webhook_app.callflow.model import CallFlows
@@ -506,12 +507,8 @@ class _Builder:
         return entry
 
 
-_SPEC_LIST = {
-    "IncomingPhoneNumber": "numbers",
-    "Application": "applications",
-    "SipDomain": "sip_domains",
-    "ByocTrunk": "byoc_trunks",
-}
+# An entry point's kind -> its spec list (infra.kinds).
+_SPEC_LIST = {k.name: k.spec_key for k in KINDS if k.spec_key in CALL_FLOW_ROUTES and not k.parent}
 
 
 def _split_call_flow(url: str) -> tuple[str, str | None]:

@@ -14,7 +14,7 @@ import pulumi
 from infra import spec
 from infra.environment import VoiceEnvironment
 from infra.resources.call_flows import RESOURCE_NAME, CallFlows, call_flows_args, stack_hash
-from infra.urls import CALL_FLOW_ROUTES, call_flow_url, webhook_url
+from infra.urls import entry_webhooks
 
 CONFIG_KEY = "environment"  # `twilio-voice:environment` in Pulumi.<stack>.yaml
 COMPONENT_NAME = "voice"
@@ -44,13 +44,12 @@ def spec_outputs(env: spec.Environment) -> dict[str, Any]:
         "sip_domain_uris": {d.name: f"sip:{d.domain_name}" for d in env.sip_domains},
         "trunk_termination_uris": {t.name: t.domain_name for t in env.trunks},
         "number_routing": {n.e164: number_routing(n) for n in env.numbers},
+        # The voice URL of each number on one of the app's flows (a route or a call flow).
         "number_flow_urls": {
-            **{n.e164: webhook_url(env.public_base_url, n.flow) for n in env.numbers if n.flow},
-            **{
-                n.e164: call_flow_url(env.public_base_url, CALL_FLOW_ROUTES["numbers"], n.call_flow)
-                for n in env.numbers
-                if n.call_flow
-            },
+            n.e164: hook.url
+            for n in env.numbers
+            if (n.flow or n.call_flow)
+            and (hook := entry_webhooks(env.public_base_url, "numbers", n).voice) is not None
         },
         # What the app's /healthz reports when it serves `twilio-voice app-config` of this stack
         # (the built-in flow's hash with the stack's countries when it declares no call_flows).

@@ -36,9 +36,11 @@ from pulumi.output import Unknown
 from pydantic import BaseModel, ConfigDict, ValidationError
 from pydantic import Field as PydanticField
 
+from infra.kinds import KINDS
 from infra.resources.base import _stock_pickler
 from infra.resources.kind import PROVIDER_KEY, without_provider
 from infra.spec import Environment
+from infra.spec.models import ENTRY_POINT_KEYS
 from webhook_app.callflow import artifact
 from webhook_app.callflow.model import CallFlows as CallFlowsModel
 
@@ -47,12 +49,10 @@ STATE_ID = "call-flows"  # the id: stable, nothing on Twilio's side to name
 TYPE = "pulumi-python:dynamic/voice:CallFlows"
 HASH_PATTERN = r"^sha256:[0-9a-f]{64}$"
 
-# How an entry point is named in `entries` and in policy messages, per spec list.
+# How an entry point is named in `entries` and in policy messages, per spec list: its kind's
+# noun (infra.kinds).
 ENTRY_LABELS: dict[str, str] = {
-    "numbers": "number",
-    "applications": "application",
-    "sip_domains": "SIP domain",
-    "byoc_trunks": "BYOC trunk",
+    k.spec_key: k.noun for k in KINDS if k.spec_key in ENTRY_POINT_KEYS and k.parent is None
 }
 
 

@@ -50,6 +50,7 @@ from infra.spec.fields import (
 )
 from infra.spec.secret import Secret
 from infra.twilio_enums import RecordingMode, RecordingTrim, TransferCallerId, TransferMode
+from infra.urls import CALL_FLOW_ROUTES
 from webhook_app.callflow.model import CallFlows
 
 AuthMode = Literal["auth_token", "api_key"]
@@ -493,8 +494,9 @@ class DialingPermissions(SpecModel):
         return [c.iso_code for c in self.countries if risk in c.risk_classes]
 
 
-# The spec lists whose entries are entry points of calls (they may name a call_flow).
-ENTRY_POINT_KEYS: tuple[str, ...] = ("numbers", "applications", "sip_domains", "byoc_trunks")
+# The spec lists whose entries are entry points of calls (they may name a call_flow): the keys
+# of infra.urls' table of the route each enters by.
+ENTRY_POINT_KEYS: tuple[str, ...] = tuple(CALL_FLOW_ROUTES)
 
 
 class Environment(SpecModel):
