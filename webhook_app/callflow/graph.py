@@ -145,15 +145,9 @@ class FlowGraph:
     nodes: dict[str, Node]
 
     def reachable(self, roots: list[str]) -> set[str]:
-        seen: set[str] = set()
-        stack = [r for r in roots if r in self.nodes]
-        while stack:
-            node = stack.pop()
-            if node in seen:
-                continue
-            seen.add(node)
-            stack.extend(e for e in self.nodes[node].edges if e not in seen)
-        return seen
+        """`roots` (those in the graph) and every node they lead to."""
+        known = [r for r in roots if r in self.nodes]
+        return set(known) | self._closure(known, lambda n: self.nodes[n].edges)
 
     def can_end(self) -> set[str]:
         """Nodes from which some path reaches an end (a fixpoint over reversed edges)."""
@@ -188,10 +182,10 @@ class FlowGraph:
             if start in seen:
                 continue
             # the nodes that lead back to `start` without the caller: its loop, if any
-            reach = self._closure(start, automatic)
+            reach = self._closure([start], automatic)
             if start not in reach:
                 continue
-            members = {n for n in reach if start in self._closure(n, automatic)}
+            members = {n for n in reach if start in self._closure([n], automatic)}
             seen |= members
             loop, current = [start], start
             while True:  # walk the loop once, in edge order, within its members
@@ -203,13 +197,13 @@ class FlowGraph:
             loops.append(loop)
         return loops
 
-    def _closure(self, start: str, edges: Callable[[str], list[str]]) -> set[str]:
-        """The nodes reachable from `start` in one or more steps along `edges`."""
+    def _closure(self, starts: list[str], edges: Callable[[str], list[str]]) -> set[str]:
+        """The nodes reachable from `starts` in one or more steps along `edges`."""
         found: set[str] = set()
-        stack = list(edges(start))
+        stack = [e for start in starts for e in edges(start)]
         while stack:
             node = stack.pop()
-            if node not in found:
+            if node not in found and node in self.nodes:
                 found.add(node)
                 stack.extend(edges(node))
         return found
