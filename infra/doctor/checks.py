@@ -171,7 +171,7 @@ def check_webhooks(env: Environment, account_sid: str, token: str | None, post: 
             ("no auth token: test calls cannot be signed (an API key cannot sign webhooks)",),
             "set TWILIO_AUTH_TOKEN to the account's auth token (the app's) to run this check",
         )
-    details, failed = [], False
+    details: list[str] = []
     for target in targets:
         outcome = smoke.check(target, account_sid, token, WEBHOOK_BUDGET_S, post)
         problems = list(outcome.problems)
@@ -180,22 +180,13 @@ def check_webhooks(env: Environment, account_sid: str, token: str | None, post: 
                 f"answered in {outcome.seconds:.1f} s: over the 2 s budget (Twilio error "
                 "11200 once it times out)"
             )
-        who = ", ".join(target.entries)
-        if problems:
-            failed = True
-            details.append(f"FAIL {target.url} ({who}): " + "; ".join(problems))
-        else:
-            details.append(f"ok   {target.url} ({who}) {outcome.seconds * 1000:.0f} ms")
+        details.append(_webhook_line(target, problems, outcome.seconds))
     for target in callbacks:
         problems, seconds = check_status_callback(
             target, account_sid, token, WEBHOOK_BUDGET_S, post
         )
-        who = ", ".join(target.entries)
-        if problems:
-            failed = True
-            details.append(f"FAIL {target.url} ({who}): " + "; ".join(problems))
-        else:
-            details.append(f"ok   {target.url} ({who}) {seconds * 1000:.0f} ms")
+        details.append(_webhook_line(target, problems, seconds))
+    failed = any(line.startswith("FAIL ") for line in details)
     fix = (
         "answer 200 Content-Type text/xml with a well-formed <Response> quickly, validate "
         "X-Twilio-Signature against public_base_url + path (403 when it does not match)"
@@ -211,6 +202,14 @@ def check_webhooks(env: Environment, account_sid: str, token: str | None, post: 
 
 
 # -- the call flows the app serves ------------------------------------------------------------
+
+
+def _webhook_line(target: smoke.Target, problems: list[str], seconds: float) -> str:
+    """One webhook's detail line: FAIL with its problems, or ok with its time."""
+    who = ", ".join(target.entries)
+    if problems:
+        return f"FAIL {target.url} ({who}): " + "; ".join(problems)
+    return f"ok   {target.url} ({who}) {seconds * 1000:.0f} ms"
 
 
 def http_get(
