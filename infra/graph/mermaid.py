@@ -319,17 +319,14 @@ def _draw_trunks(env: Environment, targets: _Targets) -> None:
         targets.trunks.nodes.append(
             _Node(node_id, "trunk", label(f"trunk {trunk.name}", trunk.domain_name, recording))
         )
-        for origination in trunk.origination_urls:
-            target = diagram.id("origination", f"{trunk.name}.{origination.name}")
-            targets.trunks.nodes.append(
-                _Node(target, "sip_target", label(origination.sip_url, origination.name))
-            )
-            diagram.edge(
-                node_id,
-                target,
-                _weighting(origination.priority, origination.weight, origination.enabled),
-                dotted=not origination.enabled,
-            )
+        _draw_sip_targets(
+            targets.trunks,
+            diagram,
+            node_id,
+            "origination",
+            trunk.name,
+            [(u.name, u.sip_url, u.priority, u.weight, u.enabled) for u in trunk.origination_urls],
+        )
         if trunk.disaster_recovery_flow is not None:
             diagram.edge(
                 node_id,
@@ -362,17 +359,30 @@ def _draw_byoc(env: Environment, targets: _Targets) -> None:
                 label(f"connection policy {policy.name}", policy.friendly_name or ""),
             )
         )
-        for policy_target in policy.targets:
-            target_id = diagram.id("policy_target", f"{policy.name}.{policy_target.name}")
-            targets.byoc.nodes.append(
-                _Node(target_id, "sip_target", label(policy_target.target, policy_target.name))
-            )
-            diagram.edge(
-                node_id,
-                target_id,
-                _weighting(policy_target.priority, policy_target.weight, policy_target.enabled),
-                dotted=not policy_target.enabled,
-            )
+        _draw_sip_targets(
+            targets.byoc,
+            diagram,
+            node_id,
+            "policy_target",
+            policy.name,
+            [(t.name, t.target, t.priority, t.weight, t.enabled) for t in policy.targets],
+        )
+
+
+def _draw_sip_targets(
+    group: _Group,
+    diagram: _Diagram,
+    owner: str,
+    kind: str,
+    owner_name: str,
+    items: list[tuple[str, str, int, int, bool]],
+) -> None:
+    """SIP targets (name, URI, priority, weight, enabled) of a trunk or a connection policy,
+    each an edge from ``owner`` labelled with its weighting (dotted when disabled)."""
+    for name, uri, priority, weight, enabled in items:
+        target = diagram.id(kind, f"{owner_name}.{name}")
+        group.nodes.append(_Node(target, "sip_target", label(uri, name)))
+        diagram.edge(owner, target, _weighting(priority, weight, enabled), dotted=not enabled)
 
 
 def _weighting(priority: int, weight: int, enabled: bool) -> str:
